@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: MIT
+# hakmem - one non-recursive Makefile.  `make help` lists the targets.
+#
+#   make                 release build: build/release/libhakmem.{so,a}
+#   make FLAVOUR=debug   any flavour into build/<flavour>/ (or: make debug)
+#   make test            every test of every flavour built here
+#   make V=1             show full commands
+
+FLAVOURS := release debug
+FLAVOUR ?= release
+O ?= build
+B := $(O)/$(FLAVOUR)
+
+ifeq ($(filter $(FLAVOUR),$(FLAVOURS)),)
+$(error unknown FLAVOUR '$(FLAVOUR)'; one of: $(FLAVOURS))
+endif
+
+CC ?= cc
+CXX ?= c++
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+ifeq ($(origin CXX),default)
+CXX := g++
+endif
+
+# ---- quiet output (kernel/git style) ---------------------------------------
+ifeq ($(origin V),command line)
+  VERBOSE := $(V)
+endif
+ifneq ($(VERBOSE),1)
+  QUIET_CC   = @printf '  %-7s %s\n' CC $@;
+  QUIET_CXX  = @printf '  %-7s %s\n' CXX $@;
+  QUIET_LINK = @printf '  %-7s %s\n' LINK $@;
+  QUIET_AR   = @printf '  %-7s %s\n' AR $@;
+  QUIET_GEN  = @printf '  %-7s %s\n' GEN $@;
+endif
+
+# ---- flags: one line per flavour, user CFLAGS last ------------------------
+WARN := -Wall -Wextra -Wundef -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-unused-parameter
+BASE_CFLAGS := -std=gnu11 -pthread -fPIC -fvisibility=hidden -fno-plt \
+	-ftls-model=initial-exec -fno-semantic-interposition -g \
+	-Iinclude -Ihakmem -I. $(WARN)
+
+FLAVOUR_CFLAGS_release := -O2 -DNDEBUG -DHAK_DEBUG=0
+FLAVOUR_CFLAGS_debug   := -O1 -DHAK_DEBUG=2 -fno-omit-frame-pointer
+
+ALL_CFLAGS = $(BASE_CFLAGS) $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(CFLAGS)
+ALL_LDFLAGS = -pthread $(LDFLAGS)
+
+# Tests and benchmarks are ordinary programs: default visibility, no -fPIC.
+PROG_CFLAGS = -std=gnu11 -pthread -g -O2 -Iinclude -Ihakmem -Itests $(WARN) \
+	-Wno-missing-prototypes $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(CFLAGS)
+PROG_CXXFLAGS = -std=gnu++17 -pthread -g -O2 -Iinclude -Wall -Wextra $(CXXFLAGS)
+
+# ---- sources ---------------------------------------------------------------
+LIB_SRCS := $(sort $(wildcard hakmem/*.c hakmem/*/*.c debug/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+LIB_SO   := $(B)/libhakmem.so
+LIB_A    := $(B)/libhakmem.a
+MAPFILE  := hakmem/hakmem.map
+
+TEST_C_SRCS  := $(sort $(wildcard tests/api/*.c tests/unit/*/*.c tests/stress/*.c))
+TEST_CC_SRCS := $(sort $(wildcard tests/api/*.cc tests/stress/*.cc))
+TESTS := $(TEST_C_SRCS:%.c=$(B)/%.t) $(TEST_CC_SRCS:%.cc=$(B)/%.t)
+PRELOAD_C_SRCS  := $(sort $(wildcard tests/preload/*.c))
+PRELOAD_CC_SRCS := $(sort $(wildcard tests/preload/*.cc))
+PRELOAD_PROGS   := $(PRELOAD_C_SRCS:%.c=$(B)/%) $(PRELOAD_CC_SRCS:%.cc=$(B)/%)
+
+BENCH_SRCS  := $(sort $(wildcard bench/*.c))
+BENCH_PROGS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
+
+# ---- top-level targets -----------------------------------------------------
+.PHONY: all lib tests benches $(FLAVOURS) test check test-unit test-preload \
+	larson-run release-run bench-tiny-hot clean help FORCE
+.DEFAULT_GOAL := all
+
+all: lib
+
+lib: $(LIB_SO) $(LIB_A)
+tests: lib $(TESTS) $(PRELOAD_PROGS)
+benches: lib $(BENCH_PROGS)
+
+# `make debug` == `make FLAVOUR=debug`, in its own build dir.
+$(FLAVOURS):
+	@$(MAKE) --no-print-directory FLAVOUR=$@ lib
+
+# The README's test command: every flavour built here, all tests.
+test:
+	@$(MAKE) --no-print-directory FLAVOUR=release tests benches
+	@$(MAKE) --no-print-directory FLAVOUR=debug tests
+	@TIMEOUT=$(TIMEOUT) tests/run.sh $(O)/release $(O)/debug
+
+check: test
+
+THREADS ?= 2
+larson-run release-run: FLAVOUR := release
+larson-run release-run:
+	@$(MAKE) --no-print-directory FLAVOUR=release lib benches
+	@bench/larson-run.sh $(O)/release $(THREADS)
+
+bench-tiny-hot:
+	@$(MAKE) --no-print-directory FLAVOUR=release lib benches
+	@bench/tiny-hot-run.sh $(O)/release
+
+clean:
+	rm -rf $(O)
+
+help:
+	@echo 'targets: all (release lib) | release debug | test | larson-run THREADS=N'
+	@echo '         bench-tiny-hot | clean | V=1 for full commands | O=dir'
+
+# ---- rules -----------------------------------------------------------------
+# Rebuild a flavour when its compiler or flags change (git's GIT-CFLAGS).
+$(B)/.cflags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(CXX) $(ALL_CFLAGS) $(PROG_CFLAGS) $(PROG_CXXFLAGS) $(ALL_LDFLAGS)' \
+		| cmp -s - $@ || echo '$(CC) $(CXX) $(ALL_CFLAGS) $(PROG_CFLAGS) $(PROG_CXXFLAGS) $(ALL_LDFLAGS)' > $@
+
+# override.c throws std::bad_alloc through C frames: it needs unwind tables.
+$(B)/obj/hakmem/override.o: EXTRA_CFLAGS := -fexceptions
+
+$(B)/obj/%.o: %.c $(B)/.cflags
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB_SO): $(LIB_OBJS) $(MAPFILE)
+	$(QUIET_LINK)$(CC) -shared -o $@ $(LIB_OBJS) -Wl,--version-script=$(MAPFILE) \
+		-Wl,-z,now -Wl,-z,relro $(ALL_LDFLAGS)
+
+$(LIB_A): $(LIB_OBJS)
+	@rm -f $@
+	$(QUIET_AR)ar rcs $@ $^
+
+# Tests link the static library: hakmem's malloc is the program's malloc.
+$(B)/tests/%.t: tests/%.c $(LIB_A) tests/helpers.h $(B)/.cflags
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(CC) $(PROG_CFLAGS) -MMD -MP -o $@ $< $(LIB_A) $(ALL_LDFLAGS) -lm
+
+$(B)/tests/%.t: tests/%.cc $(LIB_A) $(B)/.cflags
+	@mkdir -p $(@D)
+	$(QUIET_CXX)$(CXX) $(PROG_CXXFLAGS) -MMD -MP -o $@ $< $(LIB_A) $(ALL_LDFLAGS)
+
+# Programs for the preload tests are plain programs, linked with libc only.
+$(B)/tests/preload/%: tests/preload/%.c $(B)/.cflags
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(CC) $(PROG_CFLAGS) -MMD -MP -o $@ $< $(ALL_LDFLAGS) -ldl
+
+$(B)/tests/preload/%: tests/preload/%.cc $(B)/.cflags
+	@mkdir -p $(@D)
+	$(QUIET_CXX)$(CXX) $(PROG_CXXFLAGS) -MMD -MP -o $@ $< $(ALL_LDFLAGS)
+
+$(B)/bench/%: bench/%.c $(B)/.cflags
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(CC) $(PROG_CFLAGS) -MMD -MP -o $@ $< $(ALL_LDFLAGS) -lm
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.h - size dispatch: the hak_* entry points' bodies, shared by api.c
+ * (hak_* names) and override.c (libc names) so that both inline the same
+ * fast paths.  Above every box; includes their contract headers.
+ */
+#ifndef HAK_API_H
+#define HAK_API_H
+
+#include <errno.h>
+
+#include "hak_internal.h"
+#include "large/large.h"
+#include "registry/registry.h"
+#include "superslab/superslab.h"
+#include "tiny/tiny.h"
+
+/* api.c */
+HAK_SLOW void *hak_api_malloc_large(size_t size);
+HAK_SLOW void hak_api_free_other(void *p, const char *call);
+void *hak_api_calloc(size_t nmemb, size_t size);
+void *hak_api_realloc(void *p, size_t size);
+void *hak_api_reallocarray(void *p, size_t nmemb, size_t size);
+void *hak_api_aligned(size_t align, size_t size);
+int hak_api_posix_memalign(void **memptr, size_t align, size_t size);
+void *hak_api_memalign(size_t align, size_t size);
+void *hak_api_aligned_alloc(size_t align, size_t size);
+void *hak_api_valloc(size_t size);
+void *hak_api_pvalloc(size_t size);
+size_t hak_api_usable_size(const void *p);
+void hak_api_stats_print(void);
+
+/* hak_api_malloc - malloc: the tiny fast path, or a cold call. */
+HAK_FAST void *hak_api_malloc(size_t size)
+{
+	if (hak_likely(size <= TINY_MAX))
+		return hak_tiny_alloc(size);
+	return hak_api_malloc_large(size);
+}
+
+/* hak_api_free - free: a registry byte, then the tiny fast path. */
+HAK_FAST void hak_api_free(void *p)
+{
+	uint8_t kind = hak_reg_kind((uintptr_t)p);
+
+	if (hak_likely(kind >= SS_MIN_SLAB_SHIFT)) {
+		hak_tiny_free(p, kind);
+		return;
+	}
+	hak_api_free_other(p, "free");
+}
+
+#endif /* HAK_API_H */

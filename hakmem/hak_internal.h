@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hak_internal.h - compiler attributes, configuration variants, checks and
+ * atomics shared by every box.  Depends on nothing of ours.
+ *
+ * Variants (always defined, tested with `if`, never #ifdef; -Wundef):
+ *   HAK_DEBUG     0 release, 1 internal asserts, 2 also O(n) validation
+ *   HAK_FAILFAST  1: boundary checks trap at the failing site
+ */
+#ifndef HAK_INTERNAL_H
+#define HAK_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef HAK_DEBUG
+#define HAK_DEBUG 0
+#endif
+#ifndef HAK_FAILFAST
+#define HAK_FAILFAST 0
+#endif
+
+#define hak_likely(x)	__builtin_expect(!!(x), 1)
+#define hak_unlikely(x)	__builtin_expect(!!(x), 0)
+
+/* HAK_FAST: always inlined hot path.  HAK_SLOW: out of line, cold. */
+#define HAK_FAST	static inline __attribute__((always_inline))
+#define HAK_SLOW	__attribute__((noinline, cold))
+#define HAK_EXPORT	__attribute__((visibility("default")))
+#define HAK_NORETURN	__attribute__((noreturn))
+#define HAK_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define HAK_TLS_IE	__attribute__((tls_model("initial-exec")))
+
+#define HAK_BUILD_BUG_ON(cond) _Static_assert(!(cond), #cond)
+
+#define HAK_ALIGN_UP(x, a)	(((x) + ((a) - 1)) & ~((uintptr_t)(a) - 1))
+#define HAK_ALIGN_DOWN(x, a)	((x) & ~((uintptr_t)(a) - 1))
+#define HAK_IS_POW2(x)		((x) != 0 && ((x) & ((x) - 1)) == 0)
+
+/* hak_init - idempotent start-up (api.c); safe to re-enter from malloc. */
+void hak_init(void);
+
+/* hak_fatal - one line on stderr (write(2), no allocation), then abort. */
+HAK_NORETURN HAK_SLOW HAK_PRINTF(1, 2) void hak_fatal(const char *fmt, ...);
+/* hak_warn - one line on stderr, no allocation. */
+HAK_SLOW HAK_PRINTF(1, 2) void hak_warn(const char *fmt, ...);
+/* hak_snprintf - async-signal-safe subset (%s %d %u %zu %lu %x %lx %p %c %%). */
+int hak_snprintf(char *buf, size_t n, const char *fmt, ...) HAK_PRINTF(3, 4);
+
+/* HAK_CHECK: always compiled in; caller misuse (double free, foreign ptr). */
+#define HAK_CHECK(cond, ...)						\
+	do {								\
+		if (hak_unlikely(!(cond)))				\
+			hak_fatal(__VA_ARGS__);				\
+	} while (0)
+
+/* HAK_ASSERT: internal invariant, on when HAK_DEBUG >= 1. */
+#define HAK_ASSERT(cond)						\
+	do {								\
+		if (HAK_DEBUG >= 1 && hak_unlikely(!(cond)))		\
+			hak_fatal("hakmem: assertion '%s' failed at %s:%d", \
+				  #cond, __FILE__, __LINE__);		\
+	} while (0)
+
+#define HAK_ASSERT_SLOW(cond)						\
+	do {								\
+		if (HAK_DEBUG >= 2 && hak_unlikely(!(cond)))		\
+			hak_fatal("hakmem: assertion '%s' failed at %s:%d", \
+				  #cond, __FILE__, __LINE__);		\
+	} while (0)
+
+/* Relaxed atomics spelled short; every use says why relaxed is enough. */
+#define hak_load_relaxed(p)	atomic_load_explicit((p), memory_order_relaxed)
+#define hak_store_relaxed(p, v)	atomic_store_explicit((p), (v), memory_order_relaxed)
+#define hak_load_acquire(p)	atomic_load_explicit((p), memory_order_acquire)
+#define hak_store_release(p, v)	atomic_store_explicit((p), (v), memory_order_release)
+
+#endif /* HAK_INTERNAL_H */

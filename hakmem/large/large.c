@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+/*
+ * large/large.c - own-mapping blocks, the BigCache, mremap-based realloc.
+ *
+ * A live block's header belongs to the thread holding the block (like the
+ * block itself); cached headers belong to cache_lock.  The registry entry of
+ * a mapping is set after its header is written and cleared before unmap.
+ */
+#include "large/large.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "os/os.h"
+
+#define LARGE_MAGIC		0x4c4b414d48ULL	/* "HMAKL" */
+#define LARGE_FREED		0x464b414d48ULL	/* "HMAKF" */
+#define LARGE_OFF_MIN		64UL
+#define CACHE_MAX_ENTRIES	8
+#define CACHE_MAX_BYTES		(64UL << 20)
+
+struct large_hdr {
+	uint64_t magic;
+	size_t map_size;		/* bytes mapped from the header on */
+	size_t off;			/* user pointer - header */
+	struct large_hdr *next;		/* BigCache list (cache_lock) */
+};
+HAK_BUILD_BUG_ON(sizeof(struct large_hdr) > LARGE_OFF_MIN);
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct large_hdr *cache;		/* cache_lock; newest first */
+static unsigned cache_n;		/* cache_lock */
+static size_t cache_bytes;		/* cache_lock */
+static _Atomic size_t nlive;		/* stats only: relaxed */
+
+static struct large_hdr *hdr_of(const void *p)
+{
+	uintptr_t s = ((uintptr_t)p - 1) & ~(HAK_REG_SIZE - 1);
+
+	if (hak_reg_kind(s) != HAK_REG_LARGE)
+		return NULL;
+	struct large_hdr *h = (struct large_hdr *)s;
+	if (s + h->off != (uintptr_t)p)
+		return NULL;
+	return h;
+}
+
+bool hak_large_owns(const void *p)
+{
+	struct large_hdr *h = hdr_of(p);
+
+	return h && h->magic == LARGE_MAGIC;
+}
+
+static void unmap_hdr(struct large_hdr *h)
+{
+	hak_reg_clear((uintptr_t)h);
+	hak_os_unmap(h, h->map_size);
+}
+
+static struct large_hdr *cache_take(size_t need)
+{
+	struct large_hdr **pp, **best = NULL, *h;
+
+	pthread_mutex_lock(&cache_lock);
+	for (pp = &cache; *pp; pp = &(*pp)->next)
+		if ((*pp)->map_size >= need && (*pp)->map_size <= 2 * need &&
+		    (!best || (*pp)->map_size < (*best)->map_size))
+			best = pp;
+	h = best ? *best : NULL;
+	if (h) {
+		*best = h->next;
+		cache_n--;
+		cache_bytes -= h->map_size;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return h;
+}
+
+/* cache_put - keep @h for reuse, evicting the oldest; false: unmap it. */
+static bool cache_put(struct large_hdr *h)
+{
+	struct large_hdr *evict = NULL, **pp;
+
+	if (h->off != LARGE_OFF_MIN || h->map_size > CACHE_MAX_BYTES / 2)
+		return false;
+	pthread_mutex_lock(&cache_lock);
+	h->magic = LARGE_FREED;
+	h->next = cache;
+	cache = h;
+	cache_n++;
+	cache_bytes += h->map_size;
+	while (cache_n > CACHE_MAX_ENTRIES || cache_bytes > CACHE_MAX_BYTES) {
+		/* unlink the oldest (the tail) */
+		for (pp = &cache; (*pp)->next; pp = &(*pp)->next)
+			;
+		struct large_hdr *old = *pp;
+		*pp = NULL;
+		cache_n--;
+		cache_bytes -= old->map_size;
+		old->next = evict;
+		evict = old;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	while (evict) {
+		struct large_hdr *next = evict->next;
+
+		unmap_hdr(evict);
+		evict = next;
+	}
+	return true;
+}
+
+void *hak_large_alloc(size_t size, size_t align, bool zero)
+{
+	size_t off, need;
+	struct large_hdr *h;
+
+	if (align < LARGE_OFF_MIN)
+		align = LARGE_OFF_MIN;
+	off = align <= HAK_REG_SIZE ? align : HAK_REG_SIZE;
+	if (size > (size_t)PTRDIFF_MAX - off - 2 * HAK_REG_SIZE)
+		return NULL;
+	need = HAK_ALIGN_UP(off + size, HAK_PAGE_SIZE);
+	if (off == LARGE_OFF_MIN && (h = cache_take(need))) {
+		h->magic = LARGE_MAGIC;
+		if (zero)
+			memset((char *)h + off, 0, h->map_size - off);
+		atomic_fetch_add_explicit(&nlive, 1, memory_order_relaxed);
+		return (char *)h + off;
+	}
+	if (align <= HAK_REG_SIZE)
+		h = hak_os_map_aligned(need, HAK_REG_SIZE, 0);
+	else
+		h = hak_os_map_aligned(need, align, off);
+	if (!h)
+		return NULL;
+	if (((uintptr_t)h >> HAK_REG_SHIFT) >= HAK_REG_ENTRIES) {
+		hak_os_unmap(h, need);
+		return NULL;
+	}
+	h->magic = LARGE_MAGIC;
+	h->map_size = need;
+	h->off = off;
+	h->next = NULL;
+	hak_reg_set((uintptr_t)h, HAK_REG_LARGE);
+	atomic_fetch_add_explicit(&nlive, 1, memory_order_relaxed);
+	return (char *)h + off;
+}
+
+static struct large_hdr *live_hdr(const void *p, const char *call)
+{
+	struct large_hdr *h = hdr_of(p);
+
+	if (!h)
+		hak_fatal("hakmem: %s(): invalid pointer %p (not a hakmem block)",
+			  call, p);
+	if (h->magic != LARGE_MAGIC)
+		hak_fatal("hakmem: %s(): %s %p (large block)", call,
+			  h->magic == LARGE_FREED ? "double free of" :
+			  "corrupted header at", p);
+	return h;
+}
+
+void hak_large_free(void *p)
+{
+	struct large_hdr *h = live_hdr(p, "free");
+
+	atomic_fetch_sub_explicit(&nlive, 1, memory_order_relaxed);
+	if (!cache_put(h))
+		unmap_hdr(h);
+}
+
+size_t hak_large_usable(const void *p)
+{
+	struct large_hdr *h = live_hdr(p, "malloc_usable_size");
+
+	return h->map_size - h->off;
+}
+
+void *hak_large_realloc(void *p, size_t size)
+{
+	struct large_hdr *h = live_hdr(p, "realloc");
+	size_t need, old = h->map_size;
+	void *dst;
+
+	if (size > (size_t)PTRDIFF_MAX - h->off - 2 * HAK_REG_SIZE)
+		return NULL;
+	need = HAK_ALIGN_UP(h->off + size, HAK_PAGE_SIZE);
+	if (need <= old) {
+		/* shrink in place when it frees at least half the mapping */
+		if (need < old / 2 && hak_os_resize(h, old, need) == 0)
+			h->map_size = need;
+		return p;
+	}
+	if (hak_os_resize(h, old, need) == 0) {
+		h->map_size = need;
+		return p;
+	}
+	/* move the pages to a fresh 2 MiB-aligned range: no copy */
+	dst = hak_os_map_aligned(need, HAK_REG_SIZE, 0);
+	if (dst && ((uintptr_t)dst >> HAK_REG_SHIFT) < HAK_REG_ENTRIES) {
+		hak_reg_clear((uintptr_t)h);
+		if (hak_os_move(h, old, need, dst) == 0) {
+			h = dst;
+			h->map_size = need;
+			hak_reg_set((uintptr_t)h, HAK_REG_LARGE);
+			return (char *)h + h->off;
+		}
+		hak_reg_set((uintptr_t)h, HAK_REG_LARGE);
+	}
+	if (dst)
+		hak_os_unmap(dst, need);
+	/* last resort: copy */
+	void *q = hak_large_alloc(size, 16, false);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old - h->off);
+	hak_large_free(p);
+	return q;
+}
+
+size_t hak_large_trim(void)
+{
+	struct large_hdr *list, *h;
+	size_t bytes = 0;
+
+	pthread_mutex_lock(&cache_lock);
+	list = cache;
+	cache = NULL;
+	cache_n = 0;
+	cache_bytes = 0;
+	pthread_mutex_unlock(&cache_lock);
+	while ((h = list)) {
+		list = h->next;
+		bytes += h->map_size;
+		unmap_hdr(h);
+	}
+	return bytes;
+}
+
+void hak_large_counts(size_t *live, size_t *cached)
+{
+	*live = hak_load_relaxed(&nlive);
+	pthread_mutex_lock(&cache_lock);
+	*cached = cache_n;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+void hak_large_fork_prepare(void)
+{
+	pthread_mutex_lock(&cache_lock);
+}
+
+void hak_large_fork_parent(void)
+{
+	pthread_mutex_unlock(&cache_lock);
+}
+
+void hak_large_fork_child(void)
+{
+	pthread_mutex_init(&cache_lock, NULL);
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+/*
+ * options.c - the one table of HAKMEM_* variables.  Parsed once, by
+ * hak_init(), without allocating; an unknown HAKMEM_* name gets a one-line
+ * warning so that typos are visible.
+ */
+#include "options.h"
+
+#include <string.h>
+
+#include "os/os.h"
+
+struct option {
+	const char *name;
+	long def;
+	long min, max;
+};
+
+static const struct option table[HAK_OPT_COUNT] = {
+	[HAK_OPT_STATS] = { "HAKMEM_STATS", 0, 0, 1 },
+};
+
+/* written once by hak_init() before it publishes init (release) */
+static long values[HAK_OPT_COUNT] = {
+	[HAK_OPT_STATS] = 0,
+};
+
+long hak_opt(enum hak_opt opt)
+{
+	return values[opt];
+}
+
+static bool parse(const char *s, long *out)
+{
+	long v = 0;
+	bool neg = false;
+
+	if (*s == '-') {
+		neg = true;
+		s++;
+	}
+	if (*s < '0' || *s > '9')
+		return false;
+	while (*s >= '0' && *s <= '9') {
+		if (v > (0x7fffffffffffffffL - 9) / 10)
+			return false;
+		v = v * 10 + (*s++ - '0');
+	}
+	if (*s)
+		return false;
+	*out = neg ? -v : v;
+	return true;
+}
+
+void hak_options_init(void)
+{
+	size_t cur = 0;
+	const char *e;
+
+	for (unsigned i = 0; i < HAK_OPT_COUNT; i++)
+		values[i] = table[i].def;
+	while ((e = hak_os_next_env(&cur))) {
+		const char *eq;
+		unsigned i;
+		long v;
+
+		if (strncmp(e, "HAKMEM_", 7) || !(eq = strchr(e, '=')))
+			continue;
+		for (i = 0; i < HAK_OPT_COUNT; i++)
+			if (strlen(table[i].name) == (size_t)(eq - e) &&
+			    !strncmp(e, table[i].name, (size_t)(eq - e)))
+				break;
+		if (i == HAK_OPT_COUNT) {
+			hak_warn("hakmem: unknown option %s (ignored)", e);
+			continue;
+		}
+		if (!parse(eq + 1, &v) || v < table[i].min || v > table[i].max) {
+			hak_warn("hakmem: %s: want an integer in [%ld, %ld]; "
+				 "using %ld", e, table[i].min, table[i].max,
+				 table[i].def);
+			continue;
+		}
+		values[i] = v;
+	}
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.h - the HAKMEM_* environment variables, read once at start-up.
+ * The table in options.c is the only list; README.md documents each row.
+ */
+#ifndef HAK_OPTIONS_H
+#define HAK_OPTIONS_H
+
+#include "hak_internal.h"
+
+enum hak_opt {
+	HAK_OPT_STATS,		/* HAKMEM_STATS: print a summary at exit */
+	HAK_OPT_COUNT
+};
+
+/* options.c */
+void hak_options_init(void);
+long hak_opt(enum hak_opt opt);
+
+#endif /* HAK_OPTIONS_H */

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+/*
+ * override.c - the only file that defines libc names: the malloc family,
+ * the __libc_* aliases, and the C++ new/delete operators by their mangled
+ * names.  Each name inlines the same body as its hak_* twin (api.h).
+ *
+ * operator new: on failure call the installed new-handler and retry; with
+ * no handler throw std::bad_alloc, as libstdc++ does.  Both are reached
+ * through weak references to libstdc++ (std::get_new_handler,
+ * std::__throw_bad_alloc), so C programs do not pull in libstdc++; this file
+ * is built with -fexceptions so the exception can cross it.
+ */
+#include "api.h"
+
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hakmem.h"
+#include "os/os.h"
+
+#define EXPORT HAK_EXPORT
+
+/* libc and C++ ABI names: no C header declares most of them */
+#pragma GCC diagnostic ignored "-Wmissing-prototypes"
+
+EXPORT void *malloc(size_t size)
+{
+	void *p = hak_api_malloc(size);
+
+	if (hak_unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+EXPORT void free(void *p)
+{
+	hak_api_free(p);
+}
+
+EXPORT void cfree(void *p)
+{
+	hak_api_free(p);
+}
+
+EXPORT void *calloc(size_t nmemb, size_t size)
+{
+	return hak_api_calloc(nmemb, size);
+}
+
+EXPORT void *realloc(void *p, size_t size)
+{
+	return hak_api_realloc(p, size);
+}
+
+EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
+{
+	return hak_api_reallocarray(p, nmemb, size);
+}
+
+EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
+{
+	return hak_api_posix_memalign(memptr, align, size);
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	return hak_api_aligned_alloc(align, size);
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+	return hak_api_memalign(align, size);
+}
+
+EXPORT void *valloc(size_t size)
+{
+	return hak_api_valloc(size);
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	return hak_api_pvalloc(size);
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+	return hak_api_usable_size(p);
+}
+
+/* C23 sized frees: the size is only a hint here */
+EXPORT void free_sized(void *p, size_t size)
+{
+	(void)size;
+	hak_api_free(p);
+}
+
+EXPORT void free_aligned_sized(void *p, size_t align, size_t size)
+{
+	(void)align;
+	(void)size;
+	hak_api_free(p);
+}
+
+EXPORT int malloc_trim(size_t pad)
+{
+	return hak_trim(pad);
+}
+
+EXPORT void malloc_stats(void)
+{
+	hak_api_stats_print();
+}
+
+EXPORT struct mallinfo2 mallinfo2(void)
+{
+	struct mallinfo2 mi;
+	struct hak_stats st;
+
+	memset(&mi, 0, sizeof(mi));
+	hak_stats_get(&st);
+	mi.arena = st.mapped;		/* all bytes mapped from the OS */
+	mi.hblks = st.large_live;	/* own-mapping (large) blocks */
+	mi.usmblks = st.mapped_peak;	/* high-water mark of arena */
+	return mi;
+}
+
+EXPORT struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m2 = mallinfo2();
+	struct mallinfo mi;
+
+	memset(&mi, 0, sizeof(mi));
+	mi.arena = (int)(m2.arena > 0x7fffffff ? 0x7fffffff : m2.arena);
+	mi.hblks = (int)m2.hblks;
+	mi.usmblks = (int)(m2.usmblks > 0x7fffffff ? 0x7fffffff : m2.usmblks);
+	return mi;
+}
+
+/* glibc's internal names, used by some programs and by libc itself */
+EXPORT void *__libc_malloc(size_t size)
+{
+	return malloc(size);
+}
+
+EXPORT void __libc_free(void *p)
+{
+	hak_api_free(p);
+}
+
+EXPORT void *__libc_calloc(size_t nmemb, size_t size)
+{
+	return hak_api_calloc(nmemb, size);
+}
+
+EXPORT void *__libc_realloc(void *p, size_t size)
+{
+	return hak_api_realloc(p, size);
+}
+
+EXPORT void *__libc_memalign(size_t align, size_t size)
+{
+	return hak_api_memalign(align, size);
+}
+
+EXPORT void *__libc_valloc(size_t size)
+{
+	return hak_api_valloc(size);
+}
+
+EXPORT void *__libc_pvalloc(size_t size)
+{
+	return hak_api_pvalloc(size);
+}
+
+EXPORT int __posix_memalign(void **memptr, size_t align, size_t size)
+{
+	return hak_api_posix_memalign(memptr, align, size);
+}
+
+/* ---- C++ ------------------------------------------------------------------ */
+
+typedef void (*new_handler_fn)(void);
+/* std::get_new_handler() and std::__throw_bad_alloc(), if libstdc++ is in */
+extern new_handler_fn _ZSt15get_new_handlerv(void) __attribute__((weak));
+extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
+
+static HAK_SLOW void *new_failed(size_t size, size_t align, bool nothrow)
+{
+	for (;;) {
+		new_handler_fn h = _ZSt15get_new_handlerv ?
+				   _ZSt15get_new_handlerv() : NULL;
+		void *p;
+
+		if (!h) {
+			if (nothrow)
+				return NULL;
+			if (_ZSt17__throw_bad_allocv)
+				_ZSt17__throw_bad_allocv();
+			hak_fatal("hakmem: operator new(%zu): out of memory",
+				  size);
+		}
+		h();
+		p = align ? hak_api_aligned(align, size) : hak_api_malloc(size);
+		if (p)
+			return p;
+	}
+}
+
+HAK_FAST void *cxx_new(size_t size)
+{
+	void *p = hak_api_malloc(size);
+
+	if (hak_likely(p))
+		return p;
+	return new_failed(size, 0, false);
+}
+
+HAK_FAST void *cxx_new_nothrow(size_t size)
+{
+	void *p = hak_api_malloc(size);
+
+	if (hak_likely(p))
+		return p;
+	return new_failed(size, 0, true);
+}
+
+static void *cxx_new_aligned(size_t size, size_t align, bool nothrow)
+{
+	void *p = HAK_IS_POW2(align) ? hak_api_aligned(align, size) : NULL;
+
+	if (hak_likely(p))
+		return p;
+	if (!HAK_IS_POW2(align)) {
+		if (nothrow)
+			return NULL;
+		if (_ZSt17__throw_bad_allocv)
+			_ZSt17__throw_bad_allocv();
+		hak_fatal("hakmem: operator new: bad alignment %zu", align);
+	}
+	return new_failed(size, align, nothrow);
+}
+
+/* operator new(size_t), new[](size_t) */
+EXPORT void *_Znwm(size_t size) { return cxx_new(size); }
+EXPORT void *_Znam(size_t size) { return cxx_new(size); }
+/* operator new(size_t, nothrow_t const&), new[] */
+EXPORT void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt)
+{ (void)nt; return cxx_new_nothrow(size); }
+EXPORT void *_ZnamRKSt9nothrow_t(size_t size, const void *nt)
+{ (void)nt; return cxx_new_nothrow(size); }
+/* operator new(size_t, align_val_t), new[], and nothrow forms */
+EXPORT void *_ZnwmSt11align_val_t(size_t size, size_t al)
+{ return cxx_new_aligned(size, al, false); }
+EXPORT void *_ZnamSt11align_val_t(size_t size, size_t al)
+{ return cxx_new_aligned(size, al, false); }
+EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t al,
+						 const void *nt)
+{ (void)nt; return cxx_new_aligned(size, al, true); }
+EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t al,
+						 const void *nt)
+{ (void)nt; return cxx_new_aligned(size, al, true); }
+
+/* operator delete: plain, array, sized, nothrow, aligned */
+EXPORT void _ZdlPv(void *p) { hak_api_free(p); }
+EXPORT void _ZdaPv(void *p) { hak_api_free(p); }
+EXPORT void _ZdlPvm(void *p, size_t sz) { (void)sz; hak_api_free(p); }
+EXPORT void _ZdaPvm(void *p, size_t sz) { (void)sz; hak_api_free(p); }
+EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt)
+{ (void)nt; hak_api_free(p); }
+EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt)
+{ (void)nt; hak_api_free(p); }
+EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al)
+{ (void)al; hak_api_free(p); }
+EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al)
+{ (void)al; hak_api_free(p); }
+EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t sz, size_t al)
+{ (void)sz; (void)al; hak_api_free(p); }
+EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t sz, size_t al)
+{ (void)sz; (void)al; hak_api_free(p); }
+EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al,
+						 const void *nt)
+{ (void)al; (void)nt; hak_api_free(p); }
+EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al,
+						 const void *nt)
+{ (void)al; (void)nt; hak_api_free(p); }

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+/*
+ * superslab/superslab.c - map, carve, recycle and retire SuperSlabs.
+ *
+ * Locking: one mutex (ss_lock) guards every chunk's free_mask and list
+ * links, the per-shift lists of chunks with free slabs, and the cache of
+ * empty chunks.  It is taken once per slab acquire/release, i.e. once per
+ * slab's worth of allocations, never on the malloc/free fast path.  mmap and
+ * munmap run outside the lock.
+ *
+ * Chunk states: PARTIAL (some slabs free, on partial[shift]), FULL (no slab
+ * free, on no list), EMPTY (all free, on the empty cache; still registered
+ * so stale lookups see a valid header).  Retire = clear registry, unmap.
+ */
+#include "superslab/superslab.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "os/os.h"
+
+#define SS_NSHIFT	(SS_MAX_SLAB_SHIFT - SS_MIN_SLAB_SHIFT + 1)
+#define SS_CACHE_MAX	4
+
+static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hak_chunk *partial[SS_NSHIFT];	/* ss_lock */
+static struct hak_chunk *empty;			/* ss_lock */
+static unsigned nempty;				/* ss_lock */
+static _Atomic size_t nchunks;			/* stats only: relaxed */
+
+static uint32_t all_mask(const struct hak_chunk *c)
+{
+	return c->nslabs == 32 ? 0xffffffffu : (1u << c->nslabs) - 1;
+}
+
+static void list_add(struct hak_chunk **head, struct hak_chunk *c)
+{
+	c->prev = NULL;
+	c->next = *head;
+	if (*head)
+		(*head)->prev = c;
+	*head = c;
+}
+
+static void list_del(struct hak_chunk **head, struct hak_chunk *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		*head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+}
+
+/* format - (re)write a chunk's geometry for @shift; ss_lock or exclusive. */
+static void format(struct hak_chunk *c, unsigned shift)
+{
+	c->magic = SS_MAGIC;
+	c->shift = (uint8_t)shift;
+	c->nslabs = (uint8_t)(SS_SIZE >> shift);
+	c->free_mask = all_mask(c);
+	hak_reg_set((uintptr_t)c, (uint8_t)shift);
+}
+
+static struct hak_chunk *map_chunk(void)
+{
+	struct hak_chunk *c = hak_os_map_aligned(SS_SIZE, SS_SIZE, 0);
+
+	if (!c)
+		return NULL;
+	if (((uintptr_t)c >> SS_SHIFT) >= HAK_REG_ENTRIES) {
+		hak_os_unmap(c, SS_SIZE);
+		return NULL;
+	}
+	atomic_fetch_add_explicit(&nchunks, 1, memory_order_relaxed);
+	return c;
+}
+
+static void unmap_chunk(struct hak_chunk *c)
+{
+	hak_reg_clear((uintptr_t)c);
+	c->magic = 0;
+	hak_os_unmap(c, SS_SIZE);
+	atomic_fetch_sub_explicit(&nchunks, 1, memory_order_relaxed);
+}
+
+/* take_slab - claim the lowest free slab of @c; ss_lock held. */
+static struct hak_slab *take_slab(struct hak_chunk *c)
+{
+	unsigned i = (unsigned)__builtin_ctz(c->free_mask);
+
+	c->free_mask &= ~(1u << i);
+	if (!c->free_mask)
+		list_del(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
+	return &c->slabs[i];
+}
+
+struct hak_slab *hak_ss_acquire(unsigned shift, uint32_t stride)
+{
+	struct hak_chunk *c, *fresh = NULL;
+	struct hak_slab *s;
+	unsigned k = shift - SS_MIN_SLAB_SHIFT;
+
+	HAK_ASSERT(shift >= SS_MIN_SLAB_SHIFT && shift <= SS_MAX_SLAB_SHIFT);
+	pthread_mutex_lock(&ss_lock);
+	c = partial[k];
+	if (!c && empty) {
+		c = empty;
+		list_del(&empty, c);
+		nempty--;
+		format(c, shift);
+		list_add(&partial[k], c);
+	}
+	if (!c) {
+		pthread_mutex_unlock(&ss_lock);
+		fresh = map_chunk();
+		if (!fresh)
+			return NULL;
+		pthread_mutex_lock(&ss_lock);
+		format(fresh, shift);
+		list_add(&partial[k], fresh);
+		c = fresh;
+	}
+	s = take_slab(c);
+	pthread_mutex_unlock(&ss_lock);
+
+	/* the slab is ours alone now: nobody else can reach its metadata */
+	s->free = NULL;
+	s->used = 0;
+	s->stride = stride;
+	s->capacity = (uint32_t)(hak_ss_slab_usable(s) / stride);
+	s->bump = hak_ss_slab_start(s);
+	s->cls = 0;
+	s->next = s->prev = NULL;
+	hak_store_relaxed(&s->owner_tag, 0);
+	hak_store_relaxed(&s->remote, 0);
+	return s;
+}
+
+void hak_ss_release(struct hak_slab *s)
+{
+	struct hak_chunk *c = hak_ss_chunk_of((uintptr_t)s), *retire = NULL;
+	unsigned i = hak_ss_slab_index(s);
+	uint32_t was;
+
+	HAK_ASSERT(s->used == 0 && hak_load_relaxed(&s->remote) == 0);
+	/* relaxed: a released slab is reachable by no one until re-acquired,
+	 * and the ss_lock hand-over orders these stores before its reuse */
+	hak_store_relaxed(&s->owner_tag, 0);
+	s->free = NULL;
+	s->bump = NULL;
+
+	pthread_mutex_lock(&ss_lock);
+	was = c->free_mask;
+	HAK_CHECK(!(was & (1u << i)),
+		  "hakmem: slab %p released twice (chunk %p)", (void *)s,
+		  (void *)c);
+	c->free_mask = was | (1u << i);
+	if (!was)
+		list_add(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
+	if (c->free_mask == all_mask(c)) {
+		list_del(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
+		if (nempty < SS_CACHE_MAX) {
+			list_add(&empty, c);
+			nempty++;
+		} else {
+			retire = c;
+		}
+	}
+	pthread_mutex_unlock(&ss_lock);
+	if (retire)
+		unmap_chunk(retire);
+}
+
+size_t hak_ss_trim(void)
+{
+	struct hak_chunk *list, *c;
+	size_t bytes = 0;
+
+	pthread_mutex_lock(&ss_lock);
+	list = empty;
+	empty = NULL;
+	nempty = 0;
+	pthread_mutex_unlock(&ss_lock);
+	while ((c = list)) {
+		list = c->next;
+		unmap_chunk(c);
+		bytes += SS_SIZE;
+	}
+	return bytes;
+}
+
+size_t hak_ss_chunks(void)
+{
+	return hak_load_relaxed(&nchunks);
+}
+
+void hak_ss_fork_prepare(void)
+{
+	pthread_mutex_lock(&ss_lock);
+}
+
+void hak_ss_fork_parent(void)
+{
+	pthread_mutex_unlock(&ss_lock);
+}
+
+void hak_ss_fork_child(void)
+{
+	pthread_mutex_init(&ss_lock, NULL);
+}

@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tiny/heap.c - the slow paths next to what they refill: heap attach and
+ * detach, refill (drain, carve, scan, acquire), the non-owner free,
+ * over-aligned blocks, trimming.
+ *
+ * Who touches what:
+ * - A heap's lists and its slabs' owner-only fields: the heap's thread
+ *   (or, for the global heap serving threads after their teardown, whoever
+ *   holds global_lock).
+ * - remote_hint: any thread (fetch_or, release), the owner clears it
+ *   (exchange, acquire) before it scans its full slabs.
+ * - The heap pool: pool_lock.
+ *
+ * Why the hint is enough: a remote free into a FULL slab either finds the
+ * queue empty (then that pusher sets the class bit after its push) or
+ * non-empty (then an earlier pusher set it after an earlier push and no
+ * drain happened in between, so the owner's next scan after clearing the
+ * bit finds the slab's queue non-empty).  The pusher reads the owner tag
+ * before its push, while its own block keeps the slab out; heaps are never
+ * unmapped, so touching the heap after the push is safe.  A tag read just
+ * before an ownership change can hint the wrong heap; the periodic sweep in
+ * refill (every TINY_SWEEP_EVERY refills of a class) bounds that case.
+ */
+#include "tiny/tiny.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "os/os.h"
+#include "remote/remote.h"
+
+enum { HEAP_EMPTY, HEAP_LIVE, HEAP_POOLED, HEAP_DEAD, HEAP_GLOBAL };
+
+#define TINY_CARVE_BYTES	8192
+#define TINY_CARVE_MIN		8
+
+/* The sentinel slab: never has a free block, never matches an owner tag. */
+static struct hak_slab empty_slab;
+
+#define SENTINEL_HEAP(st) {						\
+	.cur = { [0 ... TINY_NCLASS - 1] = &empty_slab },		\
+	.state = (st),							\
+}
+
+/* A thread's heap before it first allocates. */
+static struct hak_heap empty_heap = SENTINEL_HEAP(HEAP_EMPTY);
+/* A thread's heap after its teardown: it allocates from global_heap. */
+static struct hak_heap dead_heap = SENTINEL_HEAP(HEAP_DEAD);
+/* Serves threads after their teardown, under global_lock. */
+static struct hak_heap global_heap = SENTINEL_HEAP(HEAP_GLOBAL);
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+
+__thread struct hak_heap *hak_tiny_heap HAK_TLS_IE = &empty_heap;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hak_heap *pool;		/* pool_lock */
+static char *heap_bump, *heap_end;	/* pool_lock: fresh heap memory */
+static _Atomic size_t nheaps;		/* stats only: relaxed */
+static _Atomic int key_ready;
+
+/* ---- slab lists (owner only) -------------------------------------------- */
+
+static void slab_push(struct hak_slab **head, struct hak_slab *s)
+{
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+}
+
+static void slab_unlink(struct hak_slab **head, struct hak_slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+}
+
+static uintptr_t tag_flags(const struct hak_slab *s)
+{
+	/* relaxed: owner-only read of a word only the owner writes */
+	return hak_load_relaxed(&s->owner_tag) & TINY_TAG_FLAGS;
+}
+
+static void tag_set(struct hak_slab *s, struct hak_heap *h, uintptr_t flags)
+{
+	/* relaxed: the owner's own word; pushers read it only as a hint of
+	 * whom to notify and of the ALIGNED bit, which the owner sets before
+	 * the block it concerns is handed out (ordered by the hand-over) */
+	hak_store_relaxed(&s->owner_tag, (uintptr_t)h | flags);
+}
+
+/* ---- blocks ------------------------------------------------------------- */
+
+static void sink_local(void *ctx, void *blk)
+{
+	struct hak_slab *s = ctx;
+
+	*(void **)blk = s->free;
+	s->free = blk;
+}
+
+/* drain - owner: move the remote queue to the free list. */
+static unsigned drain(struct hak_slab *s)
+{
+	unsigned n = hak_remote_drain(s, sink_local, s);
+
+	HAK_ASSERT(n <= s->used);
+	s->used -= n;
+	return n;
+}
+
+/* carve - owner: put the next batch of never-used blocks on the free list */
+static bool carve(struct hak_slab *s)
+{
+	char *end = hak_ss_slab_start(s) + (size_t)s->capacity * s->stride;
+	size_t left, n;
+	char *b;
+
+	if (s->bump >= end)
+		return false;
+	left = (size_t)(end - s->bump) / s->stride;
+	n = TINY_CARVE_BYTES / s->stride;
+	if (n < TINY_CARVE_MIN)
+		n = TINY_CARVE_MIN;
+	if (n > left)
+		n = left;
+	b = s->bump;
+	for (size_t i = 0; i + 1 < n; i++, b += s->stride)
+		*(void **)b = b + s->stride;
+	*(void **)b = s->free;
+	s->free = s->bump;
+	s->bump = b + s->stride;
+	return true;
+}
+
+static bool has_free(struct hak_slab *s)
+{
+	return s->free || (drain(s), s->free) || carve(s);
+}
+
+/* block_base - the block that contains @p (over-aligned pointers). */
+static char *block_base(const struct hak_slab *s, const void *p)
+{
+	char *start = hak_ss_slab_start(s);
+	size_t off = (size_t)((const char *)p - start);
+
+	return start + off - off % s->stride;
+}
+
+/* ---- heap pool, attach, detach ------------------------------------------ */
+
+static void heap_init_fresh(struct hak_heap *h)
+{
+	memset(h, 0, sizeof(*h));
+	for (unsigned c = 0; c < TINY_NCLASS; c++)
+		h->cur[c] = &empty_slab;
+}
+
+static struct hak_heap *heap_get(void)
+{
+	struct hak_heap *h;
+
+	pthread_mutex_lock(&pool_lock);
+	h = pool;
+	if (h) {
+		pool = h->pool_next;
+	} else {
+		if (heap_end - heap_bump < (ptrdiff_t)sizeof(*h)) {
+			size_t sz = 64 * 1024;
+			char *m = hak_os_map(sz);
+
+			if (!m) {
+				pthread_mutex_unlock(&pool_lock);
+				return NULL;
+			}
+			heap_bump = m;
+			heap_end = m + sz;
+		}
+		h = (struct hak_heap *)heap_bump;
+		heap_bump += sizeof(*h);
+		heap_init_fresh(h);
+		h->id = (uint32_t)atomic_fetch_add_explicit(&nheaps, 1,
+						memory_order_relaxed) + 1;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	h->state = HEAP_LIVE;
+	h->pool_next = NULL;
+	return h;
+}
+
+/* collect - owner: drain everything; release empty slabs if asked. */
+static size_t collect(struct hak_heap *h, bool release_empty)
+{
+	size_t released = 0;
+
+	atomic_exchange_explicit(&h->remote_hint, 0, memory_order_acquire);
+	for (unsigned c = 0; c < TINY_NCLASS; c++) {
+		struct hak_slab *s, *next;
+
+		for (s = h->full[c]; s; s = next) {
+			next = s->next;
+			drain(s);
+			if (s->free || s->used < s->capacity) {
+				slab_unlink(&h->full[c], s);
+				tag_set(s, h, tag_flags(s) & ~TINY_TAG_FULL);
+				slab_push(&h->partial[c], s);
+			}
+		}
+		for (s = h->partial[c]; s; s = next) {
+			next = s->next;
+			drain(s);
+			if (release_empty && s->used == 0) {
+				slab_unlink(&h->partial[c], s);
+				hak_ss_release(s);
+				released++;
+			}
+		}
+		s = h->cur[c];
+		if (s != &empty_slab) {
+			drain(s);
+			if (release_empty && s->used == 0) {
+				h->cur[c] = &empty_slab;
+				hak_ss_release(s);
+				released++;
+			}
+		}
+	}
+	return released;
+}
+
+/* The thread-exit hook: give everything back, pool the heap. */
+static void heap_detach(void *arg)
+{
+	struct hak_heap *h = arg;
+
+	if (!h || h->state != HEAP_LIVE)
+		return;
+	/* from here on this thread allocates from global_heap */
+	hak_tiny_heap = &dead_heap;
+	collect(h, true);
+	h->state = HEAP_POOLED;
+	pthread_mutex_lock(&pool_lock);
+	h->pool_next = pool;
+	pool = h;
+	pthread_mutex_unlock(&pool_lock);
+}
+
+int hak_tiny_init(void)
+{
+	int err = hak_os_thread_hook_init(heap_detach);
+
+	if (!err)
+		atomic_store_explicit(&key_ready, 1, memory_order_release);
+	return err;
+}
+
+static struct hak_heap *heap_attach(void)
+{
+	struct hak_heap *h;
+
+	hak_init();
+	h = heap_get();
+	if (!h)
+		return NULL;
+	hak_tiny_heap = h;
+	if (atomic_load_explicit(&key_ready, memory_order_acquire))
+		hak_os_thread_arm(h);
+	return h;
+}
+
+/* ---- refill --------------------------------------------------------------- */
+
+/* adopt_hinted - owner: move full slabs that got remote frees to partial. */
+static void scan_full(struct hak_heap *h, unsigned c)
+{
+	struct hak_slab *s, *next;
+
+	for (s = h->full[c]; s; s = next) {
+		next = s->next;
+		if (!hak_remote_pending(s))
+			continue;
+		drain(s);
+		slab_unlink(&h->full[c], s);
+		tag_set(s, h, tag_flags(s) & ~TINY_TAG_FULL);
+		slab_push(&h->partial[c], s);
+	}
+}
+
+static void *pop(struct hak_slab *s)
+{
+	void *b = s->free;
+
+	s->free = *(void **)b;
+	s->used++;
+	return b;
+}
+
+/* refill - owner: make cur[c] a slab with a free block and pop one. */
+static void *refill(struct hak_heap *h, unsigned c)
+{
+	struct hak_slab *s = h->cur[c];
+	uint64_t bit = 1ULL << c;
+
+	if (s != &empty_slab) {
+		if (has_free(s))
+			return pop(s);
+		/* exhausted: park it on the full list */
+		tag_set(s, h, tag_flags(s) | TINY_TAG_FULL);
+		slab_push(&h->full[c], s);
+		h->cur[c] = &empty_slab;
+	}
+	/* relaxed read first: the exchange is the acquire that matters */
+	if (hak_load_relaxed(&h->remote_hint) & bit) {
+		atomic_fetch_and_explicit(&h->remote_hint, ~bit,
+					  memory_order_acquire);
+		scan_full(h, c);
+	}
+	while ((s = h->partial[c])) {
+		slab_unlink(&h->partial[c], s);
+		if (has_free(s)) {
+			h->cur[c] = s;
+			return pop(s);
+		}
+		tag_set(s, h, tag_flags(s) | TINY_TAG_FULL);
+		slab_push(&h->full[c], s);
+	}
+	/* before mapping anything new, look for remote frees we were not told of */
+	scan_full(h, c);
+	if ((s = h->partial[c])) {
+		slab_unlink(&h->partial[c], s);
+		if (has_free(s)) {
+			h->cur[c] = s;
+			return pop(s);
+		}
+		tag_set(s, h, tag_flags(s) | TINY_TAG_FULL);
+		slab_push(&h->full[c], s);
+	}
+	s = hak_ss_acquire(hak_tiny_class_shift(c), hak_tiny_class_size[c]);
+	if (!s)
+		return NULL;
+	s->cls = (uint8_t)c;
+	tag_set(s, h, 0);
+	carve(s);
+	h->cur[c] = s;
+	return pop(s);
+}
+
+void *hak_tiny_alloc_slow(unsigned cls)
+{
+	struct hak_heap *h = hak_tiny_heap;
+	void *b;
+
+	if (h->state == HEAP_EMPTY) {
+		h = heap_attach();
+		if (!h)
+			goto global;
+		b = h->cur[cls]->free ? pop(h->cur[cls]) : refill(h, cls);
+		return b;
+	}
+	if (h->state != HEAP_DEAD)
+		return refill(h, cls);
+global:
+	pthread_mutex_lock(&global_lock);
+	b = refill(&global_heap, cls);
+	pthread_mutex_unlock(&global_lock);
+	return b;
+}
+
+/* ---- free slow paths ---------------------------------------------------- */
+
+void hak_tiny_double_free(struct hak_slab *s, void *p)
+{
+	hak_fatal("hakmem: free(): double free of %p (size class %u, slab %p)",
+		  p, (unsigned)s->cls, (void *)s);
+}
+
+static HAK_NORETURN void invalid(const char *what, const void *p,
+				 const struct hak_slab *s)
+{
+	hak_fatal("hakmem: %s(): invalid pointer %p (%s, slab %p)", "free",
+		  p, what, (const void *)s);
+}
+
+bool hak_tiny_valid(const void *p, unsigned shift)
+{
+	struct hak_slab *s = hak_ss_slab_of((uintptr_t)p, shift);
+	char *start;
+
+	if (!hak_load_relaxed(&s->owner_tag))
+		return false;
+	start = hak_ss_slab_start(s);
+	return (const char *)p >= start &&
+	       (const char *)p < start + (size_t)s->capacity * s->stride;
+}
+
+void hak_tiny_free_slow(struct hak_slab *s, void *p)
+{
+	/* relaxed: see tag_set(); we only need the owner's identity and the
+	 * ALIGNED bit, both stable while our block is out */
+	uintptr_t tag = hak_load_relaxed(&s->owner_tag);
+	struct hak_heap *owner = (struct hak_heap *)(tag & ~TINY_TAG_FLAGS);
+	struct hak_heap *h = hak_tiny_heap;
+	char *start;
+	void *base = p;
+
+	if (hak_unlikely(!owner))
+		invalid("block of an unused slab: double free?", p, s);
+	start = hak_ss_slab_start(s);
+	if (hak_unlikely((char *)p < start ||
+			 (char *)p >= start + (size_t)s->capacity * s->stride))
+		invalid("outside its slab's blocks", p, s);
+	if (tag & TINY_TAG_ALIGNED)
+		base = block_base(s, p);
+	else if (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride)
+		invalid("not a block start", p, s);
+
+	if (owner == h) {
+		unsigned c = s->cls;
+
+		if (hak_unlikely(s->free == base))
+			hak_tiny_double_free(s, p);
+		*(void **)base = s->free;
+		s->free = base;
+		s->used--;
+		if (tag & TINY_TAG_FULL) {
+			slab_unlink(&h->full[c], s);
+			tag_set(s, h, (tag & TINY_TAG_FLAGS) & ~TINY_TAG_FULL);
+			slab_push(&h->partial[c], s);
+		}
+		return;
+	}
+	/* a remote free: read everything we need before the push */
+	uint64_t bit = 1ULL << s->cls;
+
+	if (hak_remote_push(s, base))
+		/* release: the owner's acquire on the hint sees our push */
+		atomic_fetch_or_explicit(&owner->remote_hint, bit,
+					 memory_order_release);
+}
+
+/* ---- over-aligned blocks, sizes ----------------------------------------- */
+
+void *hak_tiny_alloc_aligned(size_t size, size_t align)
+{
+	unsigned c;
+	char *b, *p;
+
+	if (size < TINY_ALIGN)
+		size = TINY_ALIGN;
+	/* class strides that are multiples of align give aligned blocks: slab
+	 * starts are page-aligned */
+	c = hak_tiny_class(size);
+	if (align <= HAK_PAGE_SIZE && hak_tiny_class_size[c] % align == 0)
+		return hak_tiny_alloc(size);
+	if (size + align - TINY_ALIGN > TINY_MAX)
+		return NULL;
+	b = hak_tiny_alloc(size + align - TINY_ALIGN);
+	if (!b)
+		return NULL;
+	p = (char *)HAK_ALIGN_UP((uintptr_t)b, align);
+	if (p != b) {
+		unsigned shift = hak_reg_kind((uintptr_t)b);
+		struct hak_slab *s = hak_ss_slab_of((uintptr_t)b, shift);
+		uintptr_t tag = hak_load_relaxed(&s->owner_tag);
+
+		/* the block came from our own heap (or the global heap, under
+		 * its lock... which we no longer hold: mark from any owner is
+		 * still an owner-word store, so take the lock for that case) */
+		if (!(tag & TINY_TAG_ALIGNED)) {
+			if (hak_tiny_heap->state == HEAP_DEAD) {
+				pthread_mutex_lock(&global_lock);
+				tag = hak_load_relaxed(&s->owner_tag);
+				hak_store_relaxed(&s->owner_tag,
+						  tag | TINY_TAG_ALIGNED);
+				pthread_mutex_unlock(&global_lock);
+			} else {
+				hak_store_relaxed(&s->owner_tag,
+						  tag | TINY_TAG_ALIGNED);
+			}
+		}
+	}
+	return p;
+}
+
+size_t hak_tiny_usable(const void *p, unsigned shift)
+{
+	struct hak_slab *s = hak_ss_slab_of((uintptr_t)p, shift);
+	uintptr_t tag = hak_load_relaxed(&s->owner_tag);
+
+	if (tag & TINY_TAG_ALIGNED)
+		return (size_t)(block_base(s, p) + s->stride - (const char *)p);
+	return s->stride;
+}
+
+size_t hak_tiny_trim(void)
+{
+	struct hak_heap *h = hak_tiny_heap;
+	size_t n = 0;
+
+	if (h->state == HEAP_LIVE)
+		n += collect(h, true);
+	pthread_mutex_lock(&global_lock);
+	n += collect(&global_heap, true);
+	pthread_mutex_unlock(&global_lock);
+	return n;
+}
+
+size_t hak_tiny_heaps(void)
+{
+	return hak_load_relaxed(&nheaps);
+}
+
+void hak_tiny_fork_prepare(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	pthread_mutex_lock(&global_lock);
+}
+
+void hak_tiny_fork_parent(void)
+{
+	pthread_mutex_unlock(&global_lock);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+void hak_tiny_fork_child(void)
+{
+	pthread_mutex_init(&global_lock, NULL);
+	pthread_mutex_init(&pool_lock, NULL);
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tiny/tiny.h - size classes, per-thread heaps, and the malloc/free fast
+ * paths for every slab-backed size (16 B .. TINY_MAX).  May depend on os/,
+ * registry/, superslab/ and remote/.
+ *
+ * One source of truth: TINY_CLASS_SIZE(c) is the only definition of a
+ * class's size (= stride: blocks carry no header, the block base is the user
+ * pointer except for over-aligned blocks).  The lookup table and the span
+ * of a class's slabs are derived from it.
+ *
+ * Ownership: a heap belongs to one thread at a time (hak_tiny_heap, an
+ * initial-exec TLS pointer).  A slab's owner_tag names its heap; only that
+ * heap's thread pops its free list, drains its remote queue or changes its
+ * counts.  Heaps are never unmapped: an exiting thread's heap goes to a pool
+ * and the next new thread adopts it whole, slabs and all, so a remote pusher
+ * may touch the owner heap named by a tag it read at any later time.
+ */
+#ifndef HAK_TINY_H
+#define HAK_TINY_H
+
+#include "hak_internal.h"
+#include "superslab/superslab.h"
+
+#define TINY_NCLASS		48
+#define TINY_SMALL_MAX		1024	/* table lookup up to here */
+#define TINY_MAX		131072	/* largest slab class */
+#define TINY_ALIGN		16
+
+/*
+ * Classes: 16..128 step 16, then four per power of two up to 128 KiB:
+ * 160 192 224 256 | 320 384 448 512 | ... | 81920 98304 114688 131072.
+ */
+#define TINY_CLASS_SIZE(c)						\
+	((c) < 8 ? 16u * ((unsigned)(c) + 1) :				\
+	 (128u << (((c) - 8) / 4)) +					\
+	 (32u << (((c) - 8) / 4)) * (((unsigned)(c) - 8) % 4 + 1))
+
+/* flags in the low bits of a slab's owner_tag (heaps are 64-byte aligned) */
+#define TINY_TAG_FULL		1UL	/* slab is on its heap's full list */
+#define TINY_TAG_ALIGNED	2UL	/* slab has handed out interior pointers */
+#define TINY_TAG_FLAGS		63UL
+
+/*
+ * struct hak_heap - a thread's slabs.  Owner thread only, except
+ * remote_hint (any thread, atomic).
+ *   cur[c]:     the slab the fast path pops from; never NULL (an empty
+ *               static sentinel slab stands in)
+ *   partial[c]: other owned slabs with free blocks (doubly linked)
+ *   full[c]:    owned slabs with no free block left when last looked at
+ *               (TINY_TAG_FULL set); remote frees may be waiting in them
+ */
+struct hak_heap {
+	struct hak_slab *cur[TINY_NCLASS];
+	struct hak_slab *partial[TINY_NCLASS];
+	struct hak_slab *full[TINY_NCLASS];
+	_Atomic uint64_t remote_hint;	/* bit c: a full slab got remote frees */
+	struct hak_heap *pool_next;	/* heap pool; pool lock */
+	uint32_t state;
+	uint32_t id;
+} __attribute__((aligned(64)));
+
+/* tiny/class.c */
+extern const uint8_t hak_tiny_small_class[TINY_SMALL_MAX / TINY_ALIGN + 1];
+extern const uint32_t hak_tiny_class_size[TINY_NCLASS];
+unsigned hak_tiny_class_shift(unsigned cls);
+
+/* tiny/heap.c */
+extern __thread struct hak_heap *hak_tiny_heap HAK_TLS_IE;
+void *hak_tiny_alloc_slow(unsigned cls);
+void hak_tiny_free_slow(struct hak_slab *s, void *p);
+HAK_NORETURN void hak_tiny_double_free(struct hak_slab *s, void *p);
+void *hak_tiny_alloc_aligned(size_t size, size_t align);
+size_t hak_tiny_usable(const void *p, unsigned shift);
+/* hak_tiny_valid - p is the start (or aligned interior) of a live-slab block */
+bool hak_tiny_valid(const void *p, unsigned shift);
+size_t hak_tiny_trim(void);
+int hak_tiny_init(void);
+size_t hak_tiny_heaps(void);
+void hak_tiny_fork_prepare(void);
+void hak_tiny_fork_parent(void);
+void hak_tiny_fork_child(void);
+
+/* hak_tiny_class_of - class for n > TINY_SMALL_MAX (n <= TINY_MAX). */
+HAK_FAST unsigned hak_tiny_class_big(size_t n)
+{
+	size_t s = n - 1;
+	unsigned b = 63 - (unsigned)__builtin_clzl(s);
+
+	return 8 + (b - 7) * 4 + (unsigned)((s >> (b - 2)) & 3);
+}
+
+HAK_FAST unsigned hak_tiny_class(size_t n)
+{
+	if (hak_likely(n <= TINY_SMALL_MAX))
+		return hak_tiny_small_class[(n + TINY_ALIGN - 1) / TINY_ALIGN];
+	return hak_tiny_class_big(n);
+}
+
+/*
+ * hak_tiny_alloc - THE malloc fast path: pop the thread's current slab for
+ * the class.  No lock, no atomic, no call.  @n <= TINY_MAX.
+ */
+HAK_FAST void *hak_tiny_alloc(size_t n)
+{
+	unsigned c = hak_tiny_class(n);
+	struct hak_slab *s = hak_tiny_heap->cur[c];
+	void *b = s->free;
+
+	if (hak_unlikely(!b))
+		return hak_tiny_alloc_slow(c);
+	s->free = *(void **)b;
+	s->used++;
+	return b;
+}
+
+/*
+ * hak_tiny_free - THE free fast path for a pointer the registry placed in a
+ * SuperSlab with slab shift @shift: the owner pushes onto the slab's list.
+ * Anything else (remote, flagged slab, bad pointer) goes to the slow path.
+ */
+HAK_FAST void hak_tiny_free(void *p, unsigned shift)
+{
+	struct hak_slab *s = hak_ss_slab_of((uintptr_t)p, shift);
+
+	/* relaxed: equal to our heap only if we own s, and only we change that */
+	if (hak_likely(hak_load_relaxed(&s->owner_tag) ==
+		       (uintptr_t)hak_tiny_heap)) {
+		void *head = s->free;
+
+		if (hak_unlikely(head == p))
+			hak_tiny_double_free(s, p);
+		*(void **)p = head;
+		s->free = p;
+		s->used--;
+		return;
+	}
+	hak_tiny_free_slow(s, p);
+}
+
+#endif /* HAK_TINY_H */
