@@ -278,7 +278,7 @@ void *hak_api_pvalloc(size_t size)
 
 /* ---- statistics --------------------------------------------------------- */
 
-void hak_stats_get(struct hak_stats *out)
+HAK_EXPORT void hak_stats_get(struct hak_stats *out)
 {
 	size_t live, cached;
 

@@ -17,10 +17,10 @@
  * non-empty (then an earlier pusher set it after an earlier push and no
  * drain happened in between, so the owner's next scan after clearing the
  * bit finds the slab's queue non-empty).  The pusher reads the owner tag
- * before its push, while its own block keeps the slab out; heaps are never
- * unmapped, so touching the heap after the push is safe.  A tag read just
- * before an ownership change can hint the wrong heap; the periodic sweep in
- * refill (every TINY_SWEEP_EVERY refills of a class) bounds that case.
+ * before its push, while its own block keeps the slab out (used > 0), so
+ * the tag names the heap that owns the slab at the push: a slab changes
+ * heaps only after its release, which needs used == 0.  Heaps are never
+ * unmapped, so touching the heap after the push is safe.
  */
 #include "tiny/tiny.h"
 
@@ -276,7 +276,7 @@ static struct hak_heap *heap_attach(void)
 
 /* ---- refill --------------------------------------------------------------- */
 
-/* adopt_hinted - owner: move full slabs that got remote frees to partial. */
+/* scan_full - owner: move full slabs that got remote frees to partial. */
 static void scan_full(struct hak_heap *h, unsigned c)
 {
 	struct hak_slab *s, *next;
@@ -322,17 +322,6 @@ static void *refill(struct hak_heap *h, unsigned c)
 		scan_full(h, c);
 	}
 	while ((s = h->partial[c])) {
-		slab_unlink(&h->partial[c], s);
-		if (has_free(s)) {
-			h->cur[c] = s;
-			return pop(s);
-		}
-		tag_set(s, h, tag_flags(s) | TINY_TAG_FULL);
-		slab_push(&h->full[c], s);
-	}
-	/* before mapping anything new, look for remote frees we were not told of */
-	scan_full(h, c);
-	if ((s = h->partial[c])) {
 		slab_unlink(&h->partial[c], s);
 		if (has_free(s)) {
 			h->cur[c] = s;

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+/*
+ * unit/superslab/carve.c - slab geometry for every span: slabs lie inside
+ * their chunk, slab 0 is shorter by the header, capacity never overruns
+ * the slab, pointer -> slab by address arithmetic finds the slab for every
+ * block, and empty chunks are recycled and trimmed.
+ */
+#include "helpers.h"
+#include "registry/registry.h"
+#include "superslab/superslab.h"
+
+static void check_slab(struct hak_slab *s, unsigned shift, uint32_t stride)
+{
+	struct hak_chunk *c = hak_ss_chunk_of((uintptr_t)s);
+	char *start = hak_ss_slab_start(s);
+	size_t usable = hak_ss_slab_usable(s);
+	unsigned idx = hak_ss_slab_index(s);
+
+	CHECK(c->magic == SS_MAGIC && c->shift == shift, "chunk %p", (void *)c);
+	CHECK(hak_reg_kind((uintptr_t)c) == shift, "registry kind %u != %u",
+	      hak_reg_kind((uintptr_t)c), shift);
+	CHECK(s->capacity == usable / stride, "capacity %u usable %zu",
+	      s->capacity, usable);
+	CHECK(usable == (idx ? (size_t)1 << shift : ((size_t)1 << shift) - SS_HDR),
+	      "usable %zu of slab %u", usable, idx);
+	CHECK((uintptr_t)start % 4096 == 0, "slab start %p not page-aligned",
+	      (void *)start);
+	CHECK(start >= (char *)c + SS_HDR &&
+	      start + usable <= (char *)c + SS_SIZE, "slab outside chunk");
+	CHECK(s->bump == start && !s->free && s->used == 0, "fresh state");
+	for (uint32_t k = 0; k < s->capacity; k++) {
+		uintptr_t b = (uintptr_t)start + (uintptr_t)k * stride;
+
+		if (!CHECK(hak_ss_slab_of(b, shift) == s &&
+			   hak_ss_slab_of(b + stride - 1, shift) == s,
+			   "block %u of slab %u maps elsewhere", k, idx))
+			break;
+	}
+}
+
+int main(void)
+{
+	size_t before = hak_ss_chunks();
+
+	for (unsigned shift = SS_MIN_SLAB_SHIFT; shift <= SS_MAX_SLAB_SHIFT;
+	     shift++) {
+		unsigned n = (unsigned)(SS_SIZE >> shift);
+		struct hak_slab *slabs[SS_MAX_SLABS * 2];
+		uint32_t stride = shift == 16 ? 48 : 16u << (shift - 12);
+
+		/* two chunks' worth: the second chunk must be a new one */
+		for (unsigned i = 0; i < 2 * n; i++) {
+			slabs[i] = hak_ss_acquire(shift, stride);
+			if (!CHECK(slabs[i], "acquire shift %u #%u", shift, i))
+				return t_result();
+			check_slab(slabs[i], shift, stride);
+			for (unsigned j = 0; j < i; j++)
+				CHECK(slabs[j] != slabs[i], "slab handed out twice");
+		}
+		CHECK(hak_ss_chunk_of((uintptr_t)slabs[0]) !=
+		      hak_ss_chunk_of((uintptr_t)slabs[2 * n - 1]),
+		      "shift %u: %u slabs fit in one chunk", shift, 2 * n);
+		for (unsigned i = 0; i < 2 * n; i++)
+			hak_ss_release(slabs[i]);
+	}
+	/* all our chunks are empty now: trim returns them to the OS */
+	hak_ss_trim();
+	CHECK(hak_ss_chunks() <= before, "chunks before %zu after trim %zu",
+	      before, hak_ss_chunks());
+	return t_result();
+}
