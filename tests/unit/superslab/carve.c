@@ -45,7 +45,7 @@ int main(void)
 	for (unsigned shift = SS_MIN_SLAB_SHIFT; shift <= SS_MAX_SLAB_SHIFT;
 	     shift++) {
 		unsigned n = (unsigned)(SS_SIZE >> shift);
-		struct hak_slab *slabs[SS_MAX_SLABS * 2];
+		struct hak_slab *slabs[SS_MAX_SLABS * 2] = { 0 };
 		uint32_t stride = shift == 16 ? 48 : 16u << (shift - 12);
 
 		/* two chunks' worth: the second chunk must be a new one */

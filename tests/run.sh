@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# tests/run.sh BUILD_DIR... - run every test of each build directory.
+#
+# For each BUILD_DIR (e.g. build/release; its last component names the
+# flavour) run every executable BUILD_DIR/tests/**/*.t in sorted order, then
+# every tests/preload/*.sh with BUILD_DIR (made absolute) as $1.  Each test
+# runs under `timeout $TIMEOUT` (default 300 s).  Exit status 0 is a pass,
+# 77 a skip, anything else a failure (124: timed out).
+#
+# One line per test:  PASS|FAIL|SKIP  <flavour>/<name>  (<seconds>s)
+# then, for a failure, the last $TAIL lines (default 30) of its output, and
+# as the last line "N passed, N failed, N skipped".  Exits non-zero if
+# anything failed, or if nothing passed (no tests found, or all skipped).
+#
+# Environment: TIMEOUT (seconds), TAIL (lines shown for a failure),
+# SMOKE=1 (pass --smoke to every *.t), VERBOSE=1 (show all output).
+
+set -u
+export LC_ALL=C		# a '.' in $EPOCHREALTIME, plain sort order
+
+TIMEOUT=${TIMEOUT:-300}
+TAIL=${TAIL:-30}
+SMOKE=${SMOKE:-0}
+VERBOSE=${VERBOSE:-0}
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+passed=0
+failed=0
+skipped=0
+failures=()
+
+if [ $# -eq 0 ]; then
+	echo "usage: $0 BUILD_DIR..." >&2
+	exit 2
+fi
+case $TIMEOUT in
+'' | *[!0-9]*)
+	echo "$0: TIMEOUT must be a number of seconds, not '$TIMEOUT'" >&2
+	exit 2
+	;;
+esac
+
+log=$(mktemp "${TMPDIR:-/tmp}/hakmem-test.XXXXXX") || exit 2
+trap 'rm -f "$log"' EXIT
+trap 'exit 130' INT TERM
+
+# elapsed START - seconds since START (an $EPOCHREALTIME), one decimal
+elapsed() {
+	local now=$EPOCHREALTIME
+	awk -v a="$1" -v b="$now" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# report STATUS NAME SECONDS - the summary line, the counters, the tail
+report() {
+	local status=$1 name=$2 secs=$3 why=${4:-}
+
+	printf '%s  %s  (%ss)%s\n' "$status" "$name" "$secs" "$why"
+	case $status in
+	PASS) passed=$((passed + 1)) ;;
+	SKIP) skipped=$((skipped + 1)) ;;
+	FAIL)
+		failed=$((failed + 1))
+		failures+=("$name")
+		if [ "$VERBOSE" != 1 ] && [ -s "$log" ]; then
+			echo "---- last $TAIL lines of $name ----"
+			tail -n "$TAIL" "$log"
+			echo "----"
+		fi
+		;;
+	esac
+}
+
+# run NAME CMD... - run one test under the timeout and report it
+run() {
+	local name=$1 start rc why=''
+	shift
+
+	start=$EPOCHREALTIME
+	if [ "$VERBOSE" = 1 ]; then
+		timeout -k 10 "$TIMEOUT" "$@" </dev/null 2>&1 | tee "$log"
+		rc=${PIPESTATUS[0]}
+	else
+		timeout -k 10 "$TIMEOUT" "$@" </dev/null >"$log" 2>&1
+		rc=$?
+	fi
+	case $rc in
+	0) report PASS "$name" "$(elapsed "$start")" ;;
+	77) report SKIP "$name" "$(elapsed "$start")" ;;
+	*)
+		case $rc in
+		124 | 137) why=" timed out after ${TIMEOUT}s" ;;
+		*) why=" exit $rc" ;;
+		esac
+		report FAIL "$name" "$(elapsed "$start")" "$why"
+		;;
+	esac
+}
+
+for dir in "$@"; do
+	flavour=$(basename "$dir")
+	if [ ! -d "$dir" ]; then
+		echo "FAIL  $flavour  (0.0s) no such build directory: $dir"
+		failed=$((failed + 1))
+		failures+=("$dir")
+		continue
+	fi
+	abs=$(cd "$dir" && pwd)
+
+	tests=()
+	if [ -d "$abs/tests" ]; then
+		while IFS= read -r -d '' t; do
+			tests+=("$t")
+		done < <(find "$abs/tests" -type f -name '*.t' -perm -u+x -print0 |
+			sort -z)
+	fi
+	for t in "${tests[@]}"; do
+		name=${t#"$abs/tests/"}
+		if [ "$SMOKE" = 1 ]; then
+			run "$flavour/${name%.t}" "$t" --smoke
+		else
+			run "$flavour/${name%.t}" "$t"
+		fi
+	done
+
+	for s in "$here"/preload/*.sh; do
+		[ -f "$s" ] || continue
+		name=$(basename "$s" .sh)
+		run "$flavour/preload/$name" bash "$s" "$abs"
+	done
+done
+
+status=0
+if [ "$failed" -ne 0 ]; then
+	echo "failed: ${failures[*]}"
+	status=1
+elif [ "$passed" -eq 0 ]; then
+	echo "$0: no test ran (found none, or all skipped)"
+	status=1
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status
