@@ -6,7 +6,7 @@
 #   make test            every test of every flavour built here
 #   make V=1             show full commands
 
-FLAVOURS := release debug
+FLAVOURS := release debug asan-preload ubsan-mailbox tsan failfast valgrind
 FLAVOUR ?= release
 O ?= build
 B := $(O)/$(FLAVOUR)
@@ -43,16 +43,31 @@ BASE_CFLAGS := -std=gnu11 -pthread -fPIC -fvisibility=hidden -fno-plt \
 	-ftls-model=initial-exec -fno-semantic-interposition -g \
 	-Iinclude -Ihakmem -I. $(WARN)
 
-FLAVOUR_CFLAGS_release := -O2 -DNDEBUG -DHAK_DEBUG=0
-FLAVOUR_CFLAGS_debug   := -O1 -DHAK_DEBUG=2 -fno-omit-frame-pointer
+FLAVOUR_CFLAGS_release       := -O2 -DNDEBUG -DHAK_DEBUG=0
+FLAVOUR_CFLAGS_debug         := -O1 -DHAK_DEBUG=2 -fno-omit-frame-pointer
+FLAVOUR_CFLAGS_asan-preload  := -O1 -DHAK_DEBUG=1 -DHAK_ASAN=1 -fsanitize=address -fno-omit-frame-pointer
+FLAVOUR_CFLAGS_ubsan-mailbox := -O1 -DHAK_DEBUG=1 -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FLAVOUR_CFLAGS_tsan          := -O1 -DHAK_DEBUG=1 -DHAK_OVERRIDE=0 -fsanitize=thread
+FLAVOUR_CFLAGS_failfast      := -O2 -DHAK_DEBUG=2 -DHAK_FAILFAST=1
+FLAVOUR_CFLAGS_valgrind      := -O1 -DHAK_DEBUG=1 -DHAK_VALGRIND=1
+
+# Sanitizers must also be named at link time.
+FLAVOUR_LDFLAGS = $(filter -fsanitize=%,$(FLAVOUR_CFLAGS_$(FLAVOUR)))
+# Flavours whose sanitizer owns malloc export no libc names: their tests
+# reach hakmem through the hak_* API (tests/hak_api_names.h).
+HAK_API_ONLY := $(if $(filter -DHAK_OVERRIDE=0,$(FLAVOUR_CFLAGS_$(FLAVOUR))),1,0)
+ifeq ($(HAK_API_ONLY),1)
+TEST_API_FLAGS := -include tests/hak_api_names.h -DHAK_TEST_API_ONLY=1
+endif
 
 ALL_CFLAGS = $(BASE_CFLAGS) $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(CFLAGS)
-ALL_LDFLAGS = -pthread $(LDFLAGS)
+ALL_LDFLAGS = -pthread $(FLAVOUR_LDFLAGS) $(LDFLAGS)
 
 # Tests and benchmarks are ordinary programs: default visibility, no -fPIC.
 PROG_CFLAGS = -std=gnu11 -pthread -g -O2 -Iinclude -Ihakmem -Itests $(WARN) \
-	-Wno-missing-prototypes $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(CFLAGS)
-PROG_CXXFLAGS = -std=gnu++17 -pthread -g -O2 -Iinclude -Wall -Wextra $(CXXFLAGS)
+	-Wno-missing-prototypes $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(TEST_API_FLAGS) $(CFLAGS)
+PROG_CXXFLAGS = -std=gnu++17 -pthread -g -O2 -Iinclude -Wall -Wextra \
+	$(filter -fsanitize=% -D%,$(FLAVOUR_CFLAGS_$(FLAVOUR))) $(CXXFLAGS)
 
 # ---- sources ---------------------------------------------------------------
 LIB_SRCS := $(sort $(wildcard hakmem/*.c hakmem/*/*.c debug/*.c))

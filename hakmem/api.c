@@ -106,6 +106,8 @@ static void *alloc_any(size_t size)
 	return p;
 }
 
+static void *tracked_calloc(size_t total);
+
 void *hak_api_calloc(size_t nmemb, size_t size)
 {
 	size_t total;
@@ -116,6 +118,8 @@ void *hak_api_calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (HAK_TRACK)
+		return tracked_calloc(total);
 	if (total > TINY_MAX) {
 		hak_init();
 		p = hak_large_alloc(total, 0, true);
@@ -129,9 +133,14 @@ void *hak_api_calloc(size_t nmemb, size_t size)
 	return p;
 }
 
+static size_t tracked_usable(const void *p);
+
 size_t hak_api_usable_size(const void *p)
 {
 	uint8_t kind = hak_reg_kind((uintptr_t)p);
+
+	if (HAK_TRACK)
+		return tracked_usable(p);
 
 	if (!p)
 		return 0;
@@ -144,12 +153,16 @@ size_t hak_api_usable_size(const void *p)
 	return hak_large_usable(p);
 }
 
+static void *tracked_realloc(void *p, size_t size);
+
 void *hak_api_realloc(void *p, size_t size)
 {
 	uint8_t kind;
 	size_t usable;
 	void *q;
 
+	if (HAK_TRACK)
+		return tracked_realloc(p, size);
 	if (!p)
 		return alloc_any(size);
 	if (size == 0) {
@@ -196,11 +209,15 @@ void *hak_api_reallocarray(void *p, size_t nmemb, size_t size)
 	return hak_api_realloc(p, total);
 }
 
+static void *tracked_aligned(size_t align, size_t size);
+
 /* hak_api_aligned - @align is a power of two. */
 void *hak_api_aligned(size_t align, size_t size)
 {
 	void *p = NULL;
 
+	if (HAK_TRACK)
+		return tracked_aligned(align, size);
 	if (align <= TINY_ALIGN)
 		return alloc_any(size);
 	if (size > (size_t)PTRDIFF_MAX) {
@@ -274,6 +291,182 @@ void *hak_api_pvalloc(size_t size)
 	}
 	rounded &= ~(HAK_PAGE_SIZE - 1);
 	return hak_api_aligned(HAK_PAGE_SIZE, rounded ? rounded : HAK_PAGE_SIZE);
+}
+
+/* ---- tracked flavours (asan-preload, valgrind) ------------------------------
+ *
+ * Every block is allocated HAK_REDZONE bytes larger than asked; the user
+ * size is kept in the last word of the block's usable area, so that the
+ * slack after the user's bytes is poisoned (an overflow into the next
+ * block is caught) and malloc_usable_size() is exact.  A freed block's size
+ * word reads FREED_SIZE until the block is handed out again, which catches
+ * a double free before it corrupts a list.  realloc moves unless the new
+ * size fits in the block.
+ */
+#define HAK_REDZONE	16
+#define FREED_SIZE	((size_t)-1)
+
+static void *raw_malloc(size_t size)
+{
+	if (size <= TINY_MAX)
+		return hak_tiny_alloc(size);
+	return hak_api_malloc_large(size);
+}
+
+static size_t raw_usable(const void *p, const char *call)
+{
+	uint8_t kind = hak_reg_kind((uintptr_t)p);
+
+	if (kind >= SS_MIN_SLAB_SHIFT) {
+		if (!hak_tiny_valid(p, kind))
+			hak_fatal("hakmem: %s(): invalid pointer %p", call, p);
+		return hak_tiny_usable(p, kind);
+	}
+	if (!hak_large_owns(p))
+		hak_fatal("hakmem: %s(): invalid pointer %p", call, p);
+	return hak_large_usable(p);
+}
+
+static size_t *size_slot(void *p, size_t usable)
+{
+	return (size_t *)((char *)p + usable - sizeof(size_t));
+}
+
+static size_t slot_get(void *p, size_t usable)
+{
+	return (size_t)(uintptr_t)hak_link_get(size_slot(p, usable));
+}
+
+static void slot_set(void *p, size_t usable, size_t size)
+{
+	hak_link_set(size_slot(p, usable), (void *)(uintptr_t)size);
+}
+
+/* track_out - hand @p out for @size bytes (block fresh from a raw path) */
+static void *track_out(void *p, size_t size, bool zeroed)
+{
+	size_t usable;
+
+	if (!p)
+		return NULL;
+	usable = raw_usable(p, "malloc");
+	hak_track_noaccess(p, usable);
+	slot_set(p, usable, size);
+	hak_track_alloc(p, size, zeroed);
+	return p;
+}
+
+/* tracked_size - the user size of live block @p; diagnoses a double free */
+static size_t tracked_size(void *p, const char *call)
+{
+	size_t usable = raw_usable(p, call), size = slot_get(p, usable);
+
+	if (size == FREED_SIZE || size + HAK_REDZONE > usable) {
+		hak_warn("hakmem: %s(): %s %p", call, size == FREED_SIZE ?
+			 "double free of" : "corrupted block at", p);
+		hak_track_free(p, 0);	/* valgrind: "Invalid free()" */
+#if HAK_ASAN
+		__asan_report_error(__builtin_return_address(0),
+				    __builtin_frame_address(0),
+				    __builtin_frame_address(0), p, 1, 1);
+#endif
+		hak_fatal("hakmem: %s(): %s %p", call, size == FREED_SIZE ?
+			  "double free of" : "corrupted block at", p);
+	}
+	return size;
+}
+
+void *hak_api_malloc_tracked(size_t size)
+{
+	if (size > (size_t)PTRDIFF_MAX - HAK_REDZONE)
+		return NULL;
+	return track_out(raw_malloc(size + HAK_REDZONE), size, false);
+}
+
+void hak_api_free_tracked(void *p)
+{
+	size_t size, usable;
+	uint8_t kind;
+
+	if (!p)
+		return;
+	size = tracked_size(p, "free");
+	usable = raw_usable(p, "free");
+	slot_set(p, usable, FREED_SIZE);
+	hak_track_free(p, size);
+	kind = hak_reg_kind((uintptr_t)p);
+	if (kind >= SS_MIN_SLAB_SHIFT)
+		hak_tiny_free(p, kind);
+	else
+		hak_large_free(p);
+}
+
+static size_t tracked_usable(const void *p)
+{
+	return p ? tracked_size((void *)p, "malloc_usable_size") : 0;
+}
+
+static void *tracked_calloc(size_t total)
+{
+	void *p = hak_api_malloc_tracked(total);
+
+	if (!p) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(p, 0, total);
+	return p;
+}
+
+static void *tracked_aligned(size_t align, size_t size)
+{
+	void *p = NULL;
+
+	if (size > (size_t)PTRDIFF_MAX - HAK_REDZONE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (align <= TINY_ALIGN)
+		p = raw_malloc(size + HAK_REDZONE);
+	else if (size + HAK_REDZONE <= TINY_MAX)
+		p = hak_tiny_alloc_aligned(size + HAK_REDZONE, align);
+	if (!p)
+		p = hak_large_alloc(size + HAK_REDZONE, align, false);
+	if (!p)
+		errno = ENOMEM;
+	return track_out(p, size, false);
+}
+
+static void *tracked_realloc(void *p, size_t size)
+{
+	size_t old, usable;
+	void *q;
+
+	if (!p) {
+		q = hak_api_malloc_tracked(size);
+		if (!q)
+			errno = ENOMEM;
+		return q;
+	}
+	if (size == 0) {
+		hak_api_free_tracked(p);
+		return NULL;
+	}
+	old = tracked_size(p, "realloc");
+	usable = raw_usable(p, "realloc");
+	if (size <= (size_t)PTRDIFF_MAX && size + HAK_REDZONE <= usable) {
+		hak_track_resize(p, old, size);
+		slot_set(p, usable, size);
+		return p;
+	}
+	q = hak_api_malloc_tracked(size);
+	if (!q) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(q, p, old < size ? old : size);
+	hak_api_free_tracked(p);
+	return q;
 }
 
 /* ---- statistics --------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <errno.h>
 
 #include "hak_internal.h"
+#include "hak_track.h"
 #include "large/large.h"
 #include "registry/registry.h"
 #include "superslab/superslab.h"
@@ -17,6 +18,9 @@
 
 /* api.c */
 HAK_SLOW void *hak_api_malloc_large(size_t size);
+/* tracked flavours (HAK_TRACK): every block's user size is known */
+void *hak_api_malloc_tracked(size_t size);
+void hak_api_free_tracked(void *p);
 HAK_SLOW void hak_api_free_other(void *p, const char *call);
 void *hak_api_calloc(size_t nmemb, size_t size);
 void *hak_api_realloc(void *p, size_t size);
@@ -33,6 +37,8 @@ void hak_api_stats_print(void);
 /* hak_api_malloc - malloc: the tiny fast path, or a cold call. */
 HAK_FAST void *hak_api_malloc(size_t size)
 {
+	if (HAK_TRACK)
+		return hak_api_malloc_tracked(size);
 	if (hak_likely(size <= TINY_MAX))
 		return hak_tiny_alloc(size);
 	return hak_api_malloc_large(size);
@@ -41,8 +47,13 @@ HAK_FAST void *hak_api_malloc(size_t size)
 /* hak_api_free - free: a registry byte, then the tiny fast path. */
 HAK_FAST void hak_api_free(void *p)
 {
-	uint8_t kind = hak_reg_kind((uintptr_t)p);
+	uint8_t kind;
 
+	if (HAK_TRACK) {
+		hak_api_free_tracked(p);
+		return;
+	}
+	kind = hak_reg_kind((uintptr_t)p);
 	if (hak_likely(kind >= SS_MIN_SLAB_SHIFT)) {
 		hak_tiny_free(p, kind);
 		return;

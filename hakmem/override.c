@@ -19,6 +19,11 @@
 #include "hakmem.h"
 #include "os/os.h"
 
+#ifndef HAK_OVERRIDE
+#define HAK_OVERRIDE 1
+#endif
+#if HAK_OVERRIDE	/* tsan: the sanitizer owns malloc; export hak_* only */
+
 #define EXPORT HAK_EXPORT
 
 /* libc and C++ ABI names: no C header declares most of them */
@@ -284,3 +289,5 @@ EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al,
 EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al,
 						 const void *nt)
 { (void)al; (void)nt; hak_api_free(p); }
+
+#endif /* HAK_OVERRIDE */

@@ -22,6 +22,7 @@
 #define HAK_REMOTE_H
 
 #include "hak_internal.h"
+#include "hak_track.h"
 #include "superslab/superslab.h"
 
 /*
@@ -35,7 +36,7 @@ HAK_FAST bool hak_remote_push(struct hak_slab *s, void *blk)
 	uintptr_t old = hak_load_relaxed(&s->remote);
 
 	do {
-		*(uintptr_t *)blk = old;
+		hak_link_set(blk, (void *)old);
 	} while (!atomic_compare_exchange_weak_explicit(&s->remote, &old,
 			(uintptr_t)blk, memory_order_release,
 			memory_order_relaxed));
@@ -72,7 +73,7 @@ HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
 	unsigned n = 0;
 
 	while (node) {
-		uintptr_t next = *(uintptr_t *)node;
+		uintptr_t next = (uintptr_t)hak_link_get((void *)node);
 
 		sink(ctx, (void *)node);
 		node = next;

@@ -101,7 +101,7 @@ static void sink_local(void *ctx, void *blk)
 {
 	struct hak_slab *s = ctx;
 
-	*(void **)blk = s->free;
+	hak_link_set(blk, s->free);
 	s->free = blk;
 }
 
@@ -132,8 +132,8 @@ static bool carve(struct hak_slab *s)
 		n = left;
 	b = s->bump;
 	for (size_t i = 0; i + 1 < n; i++, b += s->stride)
-		*(void **)b = b + s->stride;
-	*(void **)b = s->free;
+		hak_link_set(b, b + s->stride);
+	hak_link_set(b, s->free);
 	s->free = s->bump;
 	s->bump = b + s->stride;
 	return true;
@@ -296,7 +296,7 @@ static void *pop(struct hak_slab *s)
 {
 	void *b = s->free;
 
-	s->free = *(void **)b;
+	s->free = hak_link_get(b);
 	s->used++;
 	return b;
 }
@@ -335,6 +335,8 @@ static void *refill(struct hak_heap *h, unsigned c)
 		return NULL;
 	s->cls = (uint8_t)c;
 	tag_set(s, h, 0);
+	/* tracked flavours: never-used memory is off limits to the user */
+	hak_track_noaccess(hak_ss_slab_start(s), hak_ss_slab_usable(s));
 	carve(s);
 	h->cur[c] = s;
 	return pop(s);
@@ -414,7 +416,7 @@ void hak_tiny_free_slow(struct hak_slab *s, void *p)
 
 		if (hak_unlikely(s->free == base))
 			hak_tiny_double_free(s, p);
-		*(void **)base = s->free;
+		hak_link_set(base, s->free);
 		s->free = base;
 		s->used--;
 		if (tag & TINY_TAG_FULL) {

@@ -20,6 +20,7 @@
 #define HAK_TINY_H
 
 #include "hak_internal.h"
+#include "hak_track.h"
 #include "superslab/superslab.h"
 
 #define TINY_NCLASS		48
@@ -109,7 +110,7 @@ HAK_FAST void *hak_tiny_alloc(size_t n)
 
 	if (hak_unlikely(!b))
 		return hak_tiny_alloc_slow(c);
-	s->free = *(void **)b;
+	s->free = hak_link_get(b);
 	s->used++;
 	return b;
 }
@@ -130,7 +131,7 @@ HAK_FAST void hak_tiny_free(void *p, unsigned shift)
 
 		if (hak_unlikely(head == p))
 			hak_tiny_double_free(s, p);
-		*(void **)p = head;
+		hak_link_set(p, head);
 		s->free = p;
 		s->used--;
 		return;
