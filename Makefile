@@ -175,3 +175,6 @@ $(B)/bench/%: bench/%.c $(B)/.cflags
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .SECONDARY:
+
+# The benchmark suite's targets (make bench, bench-smoke, bench-instr).
+-include bench/bench.mk

@@ -376,8 +376,52 @@ static size_t tracked_size(void *p, const char *call)
 	return size;
 }
 
+/*
+ * ASan bootstrap.  Preloaded into an ASan program, hakmem's malloc is
+ * called by the ASan runtime while it installs its interceptors, before it
+ * maps its shadow memory: instrumented code would fault there.  Until our
+ * own constructor has run (after the runtime's), requests are served by
+ * this uninstrumented bump arena; its blocks are never reused.
+ */
+#define BOOT_SIZE	(256 * 1024)
+static char boot_arena[BOOT_SIZE] __attribute__((aligned(16)));
+static _Atomic size_t boot_used;
+static _Atomic int asan_ready;
+
+__attribute__((constructor(101))) static void asan_ctor(void)
+{
+	atomic_store_explicit(&asan_ready, 1, memory_order_release);
+}
+
+static bool boot_owns(const void *p)
+{
+	return HAK_ASAN && (const char *)p >= boot_arena &&
+	       (const char *)p < boot_arena + BOOT_SIZE;
+}
+
+HAK_LINK_FN void *boot_alloc(size_t size)
+{
+	size_t need = HAK_ALIGN_UP(size, 16) + 16;
+	size_t at = atomic_fetch_add_explicit(&boot_used, need,
+					      memory_order_relaxed);
+
+	if (size > BOOT_SIZE || at + need > BOOT_SIZE)
+		return NULL;
+	*(size_t *)(boot_arena + at) = size;
+	return boot_arena + at + 16;
+}
+
+HAK_LINK_FN size_t boot_size(const void *p)
+{
+	return *(const size_t *)((const char *)p - 16);
+}
+
 void *hak_api_malloc_tracked(size_t size)
 {
+	/* acquire: pairs with the constructor's release */
+	if (HAK_ASAN && hak_unlikely(!atomic_load_explicit(&asan_ready,
+						memory_order_acquire)))
+		return boot_alloc(size);
 	if (size > (size_t)PTRDIFF_MAX - HAK_REDZONE)
 		return NULL;
 	return track_out(raw_malloc(size + HAK_REDZONE), size, false);
@@ -388,7 +432,7 @@ void hak_api_free_tracked(void *p)
 	size_t size, usable;
 	uint8_t kind;
 
-	if (!p)
+	if (!p || boot_owns(p))
 		return;
 	size = tracked_size(p, "free");
 	usable = raw_usable(p, "free");
@@ -403,6 +447,8 @@ void hak_api_free_tracked(void *p)
 
 static size_t tracked_usable(const void *p)
 {
+	if (boot_owns(p))
+		return boot_size(p);
 	return p ? tracked_size((void *)p, "malloc_usable_size") : 0;
 }
 
@@ -451,6 +497,14 @@ static void *tracked_realloc(void *p, size_t size)
 	if (size == 0) {
 		hak_api_free_tracked(p);
 		return NULL;
+	}
+	if (boot_owns(p)) {
+		q = hak_api_malloc_tracked(size);
+		if (q)
+			memcpy(q, p, boot_size(p) < size ? boot_size(p) : size);
+		else
+			errno = ENOMEM;
+		return q;
 	}
 	old = tracked_size(p, "realloc");
 	usable = raw_usable(p, "realloc");
