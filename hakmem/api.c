@@ -12,6 +12,7 @@
 #include "hakmem.h"
 #include "options.h"
 #include "os/os.h"
+#include "remote/remote.h"
 
 /* ---- start-up ----------------------------------------------------------- */
 
@@ -19,9 +20,11 @@ static _Atomic int init_done;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int in_init HAK_TLS_IE;
 
+/* lock order: tiny (pool, global) -> mailbox -> large -> superslab */
 static void fork_prepare(void)
 {
 	hak_tiny_fork_prepare();
+	hak_mbox_fork_prepare();
 	hak_large_fork_prepare();
 	hak_ss_fork_prepare();
 }
@@ -30,6 +33,7 @@ static void fork_parent(void)
 {
 	hak_ss_fork_parent();
 	hak_large_fork_parent();
+	hak_mbox_fork_parent();
 	hak_tiny_fork_parent();
 }
 
@@ -37,6 +41,7 @@ static void fork_child(void)
 {
 	hak_ss_fork_child();
 	hak_large_fork_child();
+	hak_mbox_fork_child();
 	hak_tiny_fork_child();
 }
 

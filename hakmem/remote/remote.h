@@ -82,4 +82,36 @@ HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
 	return n;
 }
 
+/*
+ * The mailbox (DESIGN invariant 5): per size class, the slabs that have no
+ * owner.  A slab gets there when its owner publishes it (thread exit, or a
+ * heap giving slabs up); it leaves when a thread adopts it.
+ *
+ * - A published slab's owner_tag is HAK_TAG_PUBLISHED plus whatever flag
+ *   bits of the front end it carried (never an owner).  Only a holder of the
+ *   class's mailbox lock changes a published slab's tag.
+ * - publish (owner): the owner hands over everything, its owner-only fields
+ *   included; the mailbox lock orders those writes before any adopter's
+ *   reads.  The slab's next/prev links belong to the mailbox meanwhile.
+ * - adopt (any thread, one order in one place): take the slab off the list
+ *   and CAS its tag from published to the new owner under the lock; the
+ *   caller then drains the remote queue and binds the slab to its heap.
+ *   hak_mbox_adopt() claims a given slab (a free into a published slab
+ *   adopts it); hak_mbox_take() claims any slab of a class.
+ * - Remote pushes may go on at any time; they never touch the tag.
+ */
+#define HAK_TAG_PUBLISHED	4UL
+#define HAK_TAG_OWNER_MASK	(~(uintptr_t)63)
+
+/* remote/mailbox.c */
+void hak_mbox_publish(unsigned cls, struct hak_slab *s);
+/* hak_mbox_take - adopt any published slab of @cls for @owner, or NULL */
+struct hak_slab *hak_mbox_take(unsigned cls, uintptr_t owner);
+/* hak_mbox_adopt - adopt @s if it is still published; false if not */
+bool hak_mbox_adopt(unsigned cls, struct hak_slab *s, uintptr_t owner);
+size_t hak_mbox_count(void);
+void hak_mbox_fork_prepare(void);
+void hak_mbox_fork_parent(void);
+void hak_mbox_fork_child(void);
+
 #endif /* HAK_REMOTE_H */

@@ -17,10 +17,16 @@
  * non-empty (then an earlier pusher set it after an earlier push and no
  * drain happened in between, so the owner's next scan after clearing the
  * bit finds the slab's queue non-empty).  The pusher reads the owner tag
- * before its push, while its own block keeps the slab out (used > 0), so
- * the tag names the heap that owns the slab at the push: a slab changes
- * heaps only after its release, which needs used == 0.  Heaps are never
- * unmapped, so touching the heap after the push is safe.
+ * before its push, while its own block keeps the slab out (used > 0);
+ * heaps are never unmapped, so touching the heap after the push is safe.
+ * The tag can still name a former owner if the slab was published and
+ * adopted between the pusher's read and its push: refill's periodic sweep
+ * (every TINY_SWEEP_EVERY refills of a class) bounds how long such a block
+ * waits.
+ *
+ * Thread exit: drain, release empty slabs, publish the rest to the
+ * mailbox, pool the (now empty) heap.  A later thread adopts published
+ * slabs before it maps new memory, or when it frees a block into one.
  */
 #include "tiny/tiny.h"
 
@@ -34,6 +40,7 @@ enum { HEAP_EMPTY, HEAP_LIVE, HEAP_POOLED, HEAP_DEAD, HEAP_GLOBAL };
 
 #define TINY_CARVE_BYTES	8192
 #define TINY_CARVE_MIN		8
+#define TINY_SWEEP_EVERY	64
 
 /* The sentinel slab: never has a free block, never matches an owner tag. */
 static struct hak_slab empty_slab;
@@ -234,6 +241,29 @@ static size_t collect(struct hak_heap *h, bool release_empty)
 	return released;
 }
 
+/* publish_all - owner: hand every slab left to the mailbox. */
+static void publish_all(struct hak_heap *h)
+{
+	for (unsigned c = 0; c < TINY_NCLASS; c++) {
+		struct hak_slab *s, *next;
+
+		if (h->cur[c] != &empty_slab)
+			hak_mbox_publish(c, h->cur[c]);
+		h->cur[c] = &empty_slab;
+		for (s = h->partial[c]; s; s = next) {
+			next = s->next;
+			hak_mbox_publish(c, s);
+		}
+		for (s = h->full[c]; s; s = next) {
+			next = s->next;
+			tag_set(s, h, tag_flags(s) & ~TINY_TAG_FULL);
+			hak_mbox_publish(c, s);
+		}
+		h->partial[c] = h->full[c] = NULL;
+	}
+	atomic_store_explicit(&h->remote_hint, 0, memory_order_relaxed);
+}
+
 /* The thread-exit hook: give everything back, pool the heap. */
 static void heap_detach(void *arg)
 {
@@ -244,6 +274,7 @@ static void heap_detach(void *arg)
 	/* from here on this thread allocates from global_heap */
 	hak_tiny_heap = &dead_heap;
 	collect(h, true);
+	publish_all(h);
 	h->state = HEAP_POOLED;
 	pthread_mutex_lock(&pool_lock);
 	h->pool_next = pool;
@@ -315,14 +346,28 @@ static void *refill(struct hak_heap *h, unsigned c)
 		slab_push(&h->full[c], s);
 		h->cur[c] = &empty_slab;
 	}
-	/* relaxed read first: the exchange is the acquire that matters */
-	if (hak_load_relaxed(&h->remote_hint) & bit) {
+	/*
+	 * relaxed read first: the fetch_and is the acquire that matters.
+	 * Every TINY_SWEEP_EVERY refills of a class we look anyway: a pusher
+	 * that read the owner just before a publish/adopt hinted the old one.
+	 */
+	if ((hak_load_relaxed(&h->remote_hint) & bit) ||
+	    ++h->refills[c] % TINY_SWEEP_EVERY == 0) {
 		atomic_fetch_and_explicit(&h->remote_hint, ~bit,
 					  memory_order_acquire);
 		scan_full(h, c);
 	}
 	while ((s = h->partial[c])) {
 		slab_unlink(&h->partial[c], s);
+		if (has_free(s)) {
+			h->cur[c] = s;
+			return pop(s);
+		}
+		tag_set(s, h, tag_flags(s) | TINY_TAG_FULL);
+		slab_push(&h->full[c], s);
+	}
+	/* adopt a published slab before mapping anything new */
+	while ((s = hak_mbox_take(c, (uintptr_t)h))) {
 		if (has_free(s)) {
 			h->cur[c] = s;
 			return pop(s);
@@ -392,15 +437,19 @@ bool hak_tiny_valid(const void *p, unsigned shift)
 
 void hak_tiny_free_slow(struct hak_slab *s, void *p)
 {
-	/* relaxed: see tag_set(); we only need the owner's identity and the
-	 * ALIGNED bit, both stable while our block is out */
-	uintptr_t tag = hak_load_relaxed(&s->owner_tag);
-	struct hak_heap *owner = (struct hak_heap *)(tag & ~TINY_TAG_FLAGS);
 	struct hak_heap *h = hak_tiny_heap;
+	struct hak_heap *owner;
+	uintptr_t tag;
 	char *start;
 	void *base = p;
 
-	if (hak_unlikely(!owner))
+retry:
+	/* relaxed: see tag_set(); we need the owner's identity and the
+	 * ALIGNED bit, both stable while our block is out but for a
+	 * publish/adopt, which the retry below handles */
+	tag = hak_load_relaxed(&s->owner_tag);
+	owner = (struct hak_heap *)(tag & HAK_TAG_OWNER_MASK);
+	if (hak_unlikely(!owner) && !(tag & HAK_TAG_PUBLISHED))
 		invalid("block of an unused slab: double free?", p, s);
 	start = hak_ss_slab_start(s);
 	if (hak_unlikely((char *)p < start ||
@@ -426,10 +475,23 @@ void hak_tiny_free_slow(struct hak_slab *s, void *p)
 		}
 		return;
 	}
+	/* a free into a published slab adopts it (our block pins the slab) */
+	if ((tag & HAK_TAG_PUBLISHED) && h->state == HEAP_LIVE) {
+		unsigned c = s->cls;
+
+		if (!hak_mbox_adopt(c, s, (uintptr_t)h))
+			goto retry;	/* someone else adopted it first */
+		hak_link_set(base, s->free);
+		s->free = base;
+		s->used--;
+		drain(s);
+		slab_push(&h->partial[c], s);
+		return;
+	}
 	/* a remote free: read everything we need before the push */
 	uint64_t bit = 1ULL << s->cls;
 
-	if (hak_remote_push(s, base))
+	if (hak_remote_push(s, base) && owner)
 		/* release: the owner's acquire on the hint sees our push */
 		atomic_fetch_or_explicit(&owner->remote_hint, bit,
 					 memory_order_release);
@@ -494,8 +556,16 @@ size_t hak_tiny_trim(void)
 	struct hak_heap *h = hak_tiny_heap;
 	size_t n = 0;
 
-	if (h->state == HEAP_LIVE)
+	if (h->state == HEAP_LIVE) {
+		/* adopt what exited threads left, so that empty slabs go back */
+		for (unsigned c = 0; c < TINY_NCLASS; c++) {
+			struct hak_slab *s;
+
+			while ((s = hak_mbox_take(c, (uintptr_t)h)))
+				slab_push(&h->partial[c], s);
+		}
 		n += collect(h, true);
+	}
 	pthread_mutex_lock(&global_lock);
 	n += collect(&global_heap, true);
 	pthread_mutex_unlock(&global_lock);

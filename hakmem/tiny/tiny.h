@@ -40,7 +40,7 @@
 /* flags in the low bits of a slab's owner_tag (heaps are 64-byte aligned) */
 #define TINY_TAG_FULL		1UL	/* slab is on its heap's full list */
 #define TINY_TAG_ALIGNED	2UL	/* slab has handed out interior pointers */
-#define TINY_TAG_FLAGS		63UL
+#define TINY_TAG_FLAGS		63UL	/* 4 is remote/'s HAK_TAG_PUBLISHED */
 
 /*
  * struct hak_heap - a thread's slabs.  Owner thread only, except
@@ -56,6 +56,7 @@ struct hak_heap {
 	struct hak_slab *partial[TINY_NCLASS];
 	struct hak_slab *full[TINY_NCLASS];
 	_Atomic uint64_t remote_hint;	/* bit c: a full slab got remote frees */
+	uint8_t refills[TINY_NCLASS];	/* refills per class, for the sweep */
 	struct hak_heap *pool_next;	/* heap pool; pool lock */
 	uint32_t state;
 	uint32_t id;

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+/*
+ * remote/mailbox.c - per-class lists of published (ownerless) slabs.
+ *
+ * One mutex per class guards that class's list, its count and the tags of
+ * the slabs on it.  Adoption happens once per slab hand-over (thread exit,
+ * or a slab given up), never on a fast path, so a lock is the simple and
+ * sufficient choice; the CAS on the tag is still the one step that makes a
+ * thread the owner (invariant 4), and it cannot fail while the lock is held
+ * because nobody else may change a published tag.
+ */
+#include "remote/remote.h"
+
+#include <pthread.h>
+
+#define MBOX_NCLASS	64
+
+struct mbox {
+	pthread_mutex_t lock;
+	struct hak_slab *head;		/* lock */
+	size_t n;			/* lock */
+} __attribute__((aligned(64)));
+
+static struct mbox boxes[MBOX_NCLASS] = {
+	[0 ... MBOX_NCLASS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
+};
+
+static void unlink_slab(struct mbox *b, struct hak_slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		__atomic_store_n(&b->head, s->next, __ATOMIC_RELAXED);
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	b->n--;
+}
+
+void hak_mbox_publish(unsigned cls, struct hak_slab *s)
+{
+	struct mbox *b = &boxes[cls];
+	/* relaxed: the owner's own word; the lock orders it for adopters */
+	uintptr_t tag = hak_load_relaxed(&s->owner_tag);
+
+	HAK_ASSERT(cls < MBOX_NCLASS && (tag & HAK_TAG_OWNER_MASK));
+	pthread_mutex_lock(&b->lock);
+	s->prev = NULL;
+	s->next = b->head;
+	if (b->head)
+		b->head->prev = s;
+	/* relaxed store: hak_mbox_take() peeks at head without the lock */
+	__atomic_store_n(&b->head, s, __ATOMIC_RELAXED);
+	b->n++;
+	/* release: a pusher that reads "published" before the lock sees a
+	 * consistent slab once it takes the lock itself */
+	hak_store_release(&s->owner_tag,
+			  (tag & ~HAK_TAG_OWNER_MASK) | HAK_TAG_PUBLISHED);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* claim - lock held, @s on the list: make @owner its owner */
+static void claim(struct mbox *b, struct hak_slab *s, uintptr_t owner)
+{
+	uintptr_t tag = hak_load_relaxed(&s->owner_tag);
+	uintptr_t want = (tag & ~HAK_TAG_OWNER_MASK & ~HAK_TAG_PUBLISHED) |
+			 owner;
+
+	unlink_slab(b, s);
+	/* acq_rel: the adopter's reads of the slab follow its win */
+	if (!atomic_compare_exchange_strong_explicit(&s->owner_tag, &tag, want,
+			memory_order_acq_rel, memory_order_relaxed))
+		hak_fatal("hakmem: mailbox: published slab %p changed owner "
+			  "under the lock (tag %lx)", (void *)s,
+			  (unsigned long)tag);
+}
+
+struct hak_slab *hak_mbox_take(unsigned cls, uintptr_t owner)
+{
+	struct mbox *b = &boxes[cls];
+	struct hak_slab *s;
+
+	/* racy peek to skip the lock when empty; the lock decides */
+	if (!__atomic_load_n(&b->head, __ATOMIC_RELAXED))
+		return NULL;
+	pthread_mutex_lock(&b->lock);
+	s = b->head;
+	if (s)
+		claim(b, s, owner);
+	pthread_mutex_unlock(&b->lock);
+	return s;
+}
+
+bool hak_mbox_adopt(unsigned cls, struct hak_slab *s, uintptr_t owner)
+{
+	struct mbox *b = &boxes[cls];
+	bool won = false;
+
+	pthread_mutex_lock(&b->lock);
+	if (hak_load_relaxed(&s->owner_tag) & HAK_TAG_PUBLISHED) {
+		claim(b, s, owner);
+		won = true;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return won;
+}
+
+size_t hak_mbox_count(void)
+{
+	size_t n = 0;
+
+	for (unsigned c = 0; c < MBOX_NCLASS; c++) {
+		pthread_mutex_lock(&boxes[c].lock);
+		n += boxes[c].n;
+		pthread_mutex_unlock(&boxes[c].lock);
+	}
+	return n;
+}
+
+void hak_mbox_fork_prepare(void)
+{
+	for (unsigned c = 0; c < MBOX_NCLASS; c++)
+		pthread_mutex_lock(&boxes[c].lock);
+}
+
+void hak_mbox_fork_parent(void)
+{
+	for (unsigned c = MBOX_NCLASS; c-- > 0;)
+		pthread_mutex_unlock(&boxes[c].lock);
+}
+
+void hak_mbox_fork_child(void)
+{
+	for (unsigned c = 0; c < MBOX_NCLASS; c++)
+		pthread_mutex_init(&boxes[c].lock, NULL);
+}
