@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "debug/debug.h"
 #include "hakmem.h"
 #include "options.h"
 #include "os/os.h"
@@ -62,7 +63,7 @@ void hak_init(void)
 	pthread_mutex_lock(&init_lock);
 	if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
 		hak_options_init();
-		if (hak_tiny_init())
+		if (hak_tiny_init(hak_opt(HAK_OPT_STATS) != 0))
 			hak_warn("hakmem: no thread-exit hook; exited threads' "
 				 "heaps are not recycled");
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
@@ -545,20 +546,7 @@ HAK_EXPORT void hak_stats_get(struct hak_stats *out)
 
 void hak_api_stats_print(void)
 {
-	struct hak_stats st;
-	char buf[256];
-	int n;
-
-	hak_stats_get(&st);
-	n = hak_snprintf(buf, sizeof(buf),
-			 "hakmem: mapped=%zu KiB peak=%zu KiB chunks=%zu "
-			 "heaps=%zu large_live=%zu large_cached=%zu rss=%ld KiB\n",
-			 st.mapped >> 10, st.mapped_peak >> 10, st.chunks,
-			 st.heaps, st.large_live, st.large_cached,
-			 hak_os_rss_kb());
-	if (n > 0)
-		hak_os_write_err(buf, (size_t)n < sizeof(buf) ? (size_t)n :
-				 sizeof(buf) - 1);
+	hak_dbg_stats_print();
 }
 
 /* ---- public hak_* names -------------------------------------------------- */

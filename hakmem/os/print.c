@@ -46,11 +46,34 @@ static size_t put_num(char *buf, size_t n, size_t at, unsigned long v,
 	return at;
 }
 
+static size_t put_pad(char *buf, size_t n, size_t at, const char *s,
+		      size_t len, int width, bool left)
+{
+	int pad = width > (int)len ? width - (int)len : 0;
+
+	if (!left)
+		while (pad-- > 0)
+			at = put_str(buf, n, at, " ");
+	for (size_t i = 0; i < len; i++, at++)
+		if (at + 1 < n)
+			buf[at] = s[i];
+	if (left)
+		while (pad-- > 0)
+			at = put_str(buf, n, at, " ");
+	return at;
+}
+
+/* %[-][width][l|z](s d u x p c) and %% */
 static int vformat(char *buf, size_t n, const char *fmt, va_list ap)
 {
 	size_t at = 0;
 
 	for (; *fmt; fmt++) {
+		char tmp[40];
+		size_t len;
+		bool left = false;
+		int width = 0, lng = 0;
+
 		if (*fmt != '%') {
 			if (at + 1 < n)
 				buf[at] = *fmt;
@@ -58,49 +81,65 @@ static int vformat(char *buf, size_t n, const char *fmt, va_list ap)
 			continue;
 		}
 		fmt++;
-		int lng = 0;
+		if (*fmt == '-') {
+			left = true;
+			fmt++;
+		}
+		while (*fmt >= '0' && *fmt <= '9')
+			width = width * 10 + (*fmt++ - '0');
 		while (*fmt == 'l' || *fmt == 'z') {
 			lng = 1;
 			fmt++;
 		}
 		switch (*fmt) {
-		case 's':
-			at = put_str(buf, n, at, va_arg(ap, const char *));
-			break;
+		case 's': {
+			const char *str = va_arg(ap, const char *);
+
+			if (!str)
+				str = "(null)";
+			len = 0;
+			while (str[len])
+				len++;
+			at = put_pad(buf, n, at, str, len, width, left);
+			continue;
+		}
 		case 'd': {
 			long v = lng ? va_arg(ap, long) : va_arg(ap, int);
-			at = put_num(buf, n, at,
-				     v < 0 ? -(unsigned long)v : (unsigned long)v,
-				     10, v < 0, 1);
+
+			len = put_num(tmp, sizeof(tmp), 0, v < 0 ?
+				      -(unsigned long)v : (unsigned long)v, 10,
+				      v < 0, 1);
 			break;
 		}
 		case 'u':
-			at = put_num(buf, n, at, lng ? va_arg(ap, unsigned long) :
-				     va_arg(ap, unsigned), 10, false, 1);
+			len = put_num(tmp, sizeof(tmp), 0, lng ?
+				      va_arg(ap, unsigned long) :
+				      va_arg(ap, unsigned), 10, false, 1);
 			break;
 		case 'x':
-			at = put_num(buf, n, at, lng ? va_arg(ap, unsigned long) :
-				     va_arg(ap, unsigned), 16, false, 1);
+			len = put_num(tmp, sizeof(tmp), 0, lng ?
+				      va_arg(ap, unsigned long) :
+				      va_arg(ap, unsigned), 16, false, 1);
 			break;
 		case 'p':
-			at = put_str(buf, n, at, "0x");
-			at = put_num(buf, n, at,
-				     (unsigned long)va_arg(ap, void *), 16,
-				     false, 1);
+			tmp[0] = '0';
+			tmp[1] = 'x';
+			len = put_num(tmp, sizeof(tmp), 2,
+				      (unsigned long)va_arg(ap, void *), 16,
+				      false, 1);
 			break;
 		case 'c':
-			if (at + 1 < n)
-				buf[at] = (char)va_arg(ap, int);
-			at++;
+			tmp[0] = (char)va_arg(ap, int);
+			len = 1;
 			break;
 		case '%':
-			if (at + 1 < n)
-				buf[at] = '%';
-			at++;
+			tmp[0] = '%';
+			len = 1;
 			break;
 		default:
 			return -1;
 		}
+		at = put_pad(buf, n, at, tmp, len, width, left);
 	}
 	if (n)
 		buf[at < n ? at : n - 1] = 0;

@@ -36,7 +36,7 @@
 #include "os/os.h"
 #include "remote/remote.h"
 
-enum { HEAP_EMPTY, HEAP_LIVE, HEAP_POOLED, HEAP_DEAD, HEAP_GLOBAL };
+enum { HEAP_EMPTY, HEAP_LIVE, HEAP_POOLED, HEAP_DEAD, HEAP_GLOBAL, HEAP_SHADOW };
 
 #define TINY_CARVE_BYTES	8192
 #define TINY_CARVE_MIN		8
@@ -65,6 +65,45 @@ static struct hak_heap *pool;		/* pool_lock */
 static char *heap_bump, *heap_end;	/* pool_lock: fresh heap memory */
 static _Atomic size_t nheaps;		/* stats only: relaxed */
 static _Atomic int key_ready;
+static struct hak_heap *all_heaps;	/* pool_lock to add; read at exit */
+static bool count_all;			/* HAKMEM_STATS: set once at init */
+
+/* ---- statistics ----------------------------------------------------------- */
+
+static void stat(struct hak_heap *h, unsigned c, enum hak_tiny_stat k,
+		 uint64_t n)
+{
+	/* relaxed: counters order nothing; dead threads count into the
+	 * global heap, so several threads may add to one counter */
+	if (h->state != HEAP_LIVE && h->state != HEAP_GLOBAL)
+		h = &global_heap;
+	atomic_fetch_add_explicit(&h->stat[c][k], n, memory_order_relaxed);
+}
+
+/* me - the heap whose slabs this thread owns (through a stats shadow) */
+static struct hak_heap *me(void)
+{
+	struct hak_heap *h = hak_tiny_heap;
+
+	return h->state == HEAP_SHADOW ? h->real : h;
+}
+
+bool hak_tiny_stats_sum(uint64_t out[TINY_NCLASS][TS_NSTAT])
+{
+	struct hak_heap *h;
+
+	pthread_mutex_lock(&pool_lock);
+	h = all_heaps;
+	pthread_mutex_unlock(&pool_lock);
+	for (; h; h = h->all_next)
+		for (unsigned c = 0; c < TINY_NCLASS; c++)
+			for (unsigned k = 0; k < TS_NSTAT; k++)
+				out[c][k] += hak_load_relaxed(&h->stat[c][k]);
+	for (unsigned c = 0; c < TINY_NCLASS; c++)
+		for (unsigned k = 0; k < TS_NSTAT; k++)
+			out[c][k] += hak_load_relaxed(&global_heap.stat[c][k]);
+	return count_all;
+}
 
 /* ---- slab lists (owner only) -------------------------------------------- */
 
@@ -119,6 +158,10 @@ static unsigned drain(struct hak_slab *s)
 
 	HAK_ASSERT(n <= s->used);
 	s->used -= n;
+	if (n)
+		stat((struct hak_heap *)(hak_load_relaxed(&s->owner_tag) &
+					 HAK_TAG_OWNER_MASK), s->cls,
+		     TS_DRAINED, n);
 	return n;
 }
 
@@ -169,6 +212,26 @@ static void heap_init_fresh(struct hak_heap *h)
 		h->cur[c] = &empty_slab;
 }
 
+/* heap_new - a fresh heap from the heap arena; pool_lock held */
+static struct hak_heap *heap_new(void)
+{
+	struct hak_heap *h;
+
+	if (heap_end - heap_bump < (ptrdiff_t)sizeof(*h)) {
+		size_t sz = 256 * 1024;
+		char *m = hak_os_map(sz);
+
+		if (!m)
+			return NULL;
+		heap_bump = m;
+		heap_end = m + sz;
+	}
+	h = (struct hak_heap *)heap_bump;
+	heap_bump += sizeof(*h);
+	heap_init_fresh(h);
+	return h;
+}
+
 static struct hak_heap *heap_get(void)
 {
 	struct hak_heap *h;
@@ -178,22 +241,24 @@ static struct hak_heap *heap_get(void)
 	if (h) {
 		pool = h->pool_next;
 	} else {
-		if (heap_end - heap_bump < (ptrdiff_t)sizeof(*h)) {
-			size_t sz = 64 * 1024;
-			char *m = hak_os_map(sz);
-
-			if (!m) {
-				pthread_mutex_unlock(&pool_lock);
-				return NULL;
+		h = heap_new();
+		if (h && count_all) {
+			h->shadow = heap_new();
+			if (!h->shadow) {
+				h = NULL;	/* the arena's rest is lost: rare */
+			} else {
+				h->shadow->state = HEAP_SHADOW;
+				h->shadow->real = h;
 			}
-			heap_bump = m;
-			heap_end = m + sz;
 		}
-		h = (struct hak_heap *)heap_bump;
-		heap_bump += sizeof(*h);
-		heap_init_fresh(h);
+		if (!h) {
+			pthread_mutex_unlock(&pool_lock);
+			return NULL;
+		}
 		h->id = (uint32_t)atomic_fetch_add_explicit(&nheaps, 1,
 						memory_order_relaxed) + 1;
+		h->all_next = all_heaps;
+		all_heaps = h;
 	}
 	pthread_mutex_unlock(&pool_lock);
 	h->state = HEAP_LIVE;
@@ -225,6 +290,7 @@ static size_t collect(struct hak_heap *h, bool release_empty)
 			if (release_empty && s->used == 0) {
 				slab_unlink(&h->partial[c], s);
 				hak_ss_release(s);
+				stat(h, c, TS_SLAB_FREE, 1);
 				released++;
 			}
 		}
@@ -234,6 +300,7 @@ static size_t collect(struct hak_heap *h, bool release_empty)
 			if (release_empty && s->used == 0) {
 				h->cur[c] = &empty_slab;
 				hak_ss_release(s);
+				stat(h, c, TS_SLAB_FREE, 1);
 				released++;
 			}
 		}
@@ -247,17 +314,21 @@ static void publish_all(struct hak_heap *h)
 	for (unsigned c = 0; c < TINY_NCLASS; c++) {
 		struct hak_slab *s, *next;
 
-		if (h->cur[c] != &empty_slab)
+		if (h->cur[c] != &empty_slab) {
 			hak_mbox_publish(c, h->cur[c]);
+			stat(h, c, TS_PUBLISH, 1);
+		}
 		h->cur[c] = &empty_slab;
 		for (s = h->partial[c]; s; s = next) {
 			next = s->next;
 			hak_mbox_publish(c, s);
+			stat(h, c, TS_PUBLISH, 1);
 		}
 		for (s = h->full[c]; s; s = next) {
 			next = s->next;
 			tag_set(s, h, tag_flags(s) & ~TINY_TAG_FULL);
 			hak_mbox_publish(c, s);
+			stat(h, c, TS_PUBLISH, 1);
 		}
 		h->partial[c] = h->full[c] = NULL;
 	}
@@ -282,8 +353,9 @@ static void heap_detach(void *arg)
 	pthread_mutex_unlock(&pool_lock);
 }
 
-int hak_tiny_init(void)
+int hak_tiny_init(bool count_every_op)
 {
+	count_all = count_every_op;
 	int err = hak_os_thread_hook_init(heap_detach);
 
 	if (!err)
@@ -299,7 +371,7 @@ static struct hak_heap *heap_attach(void)
 	h = heap_get();
 	if (!h)
 		return NULL;
-	hak_tiny_heap = h;
+	hak_tiny_heap = h->shadow ? h->shadow : h;
 	if (atomic_load_explicit(&key_ready, memory_order_acquire))
 		hak_os_thread_arm(h);
 	return h;
@@ -338,6 +410,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 	struct hak_slab *s = h->cur[c];
 	uint64_t bit = 1ULL << c;
 
+	stat(h, c, TS_REFILL, 1);
 	if (s != &empty_slab) {
 		if (has_free(s))
 			return pop(s);
@@ -368,6 +441,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 	}
 	/* adopt a published slab before mapping anything new */
 	while ((s = hak_mbox_take(c, (uintptr_t)h))) {
+		stat(h, c, TS_ADOPT, 1);
 		if (has_free(s)) {
 			h->cur[c] = s;
 			return pop(s);
@@ -378,6 +452,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 	s = hak_ss_acquire(hak_tiny_class_shift(c), hak_tiny_class_size[c]);
 	if (!s)
 		return NULL;
+	stat(h, c, TS_SLAB_NEW, 1);
 	s->cls = (uint8_t)c;
 	tag_set(s, h, 0);
 	/* tracked flavours: never-used memory is off limits to the user */
@@ -396,14 +471,21 @@ void *hak_tiny_alloc_slow(unsigned cls)
 		h = heap_attach();
 		if (!h)
 			goto global;
-		b = h->cur[cls]->free ? pop(h->cur[cls]) : refill(h, cls);
-		return b;
+		h = me();
+	} else if (h->state == HEAP_SHADOW) {
+		h = h->real;
+	} else if (h->state == HEAP_DEAD) {
+		goto global;
 	}
-	if (h->state != HEAP_DEAD)
-		return refill(h, cls);
+	b = h->cur[cls]->free ? pop(h->cur[cls]) : refill(h, cls);
+	if (count_all && b)
+		stat(h, cls, TS_ALLOC, 1);
+	return b;
 global:
 	pthread_mutex_lock(&global_lock);
 	b = refill(&global_heap, cls);
+	if (count_all && b)
+		stat(&global_heap, cls, TS_ALLOC, 1);
 	pthread_mutex_unlock(&global_lock);
 	return b;
 }
@@ -437,7 +519,7 @@ bool hak_tiny_valid(const void *p, unsigned shift)
 
 void hak_tiny_free_slow(struct hak_slab *s, void *p)
 {
-	struct hak_heap *h = hak_tiny_heap;
+	struct hak_heap *h = me();
 	struct hak_heap *owner;
 	uintptr_t tag;
 	char *start;
@@ -460,6 +542,8 @@ retry:
 	else if (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride)
 		invalid("not a block start", p, s);
 
+	if (count_all)
+		stat(h, s->cls, TS_FREE, 1);
 	if (owner == h) {
 		unsigned c = s->cls;
 
@@ -479,8 +563,12 @@ retry:
 	if ((tag & HAK_TAG_PUBLISHED) && h->state == HEAP_LIVE) {
 		unsigned c = s->cls;
 
-		if (!hak_mbox_adopt(c, s, (uintptr_t)h))
+		if (!hak_mbox_adopt(c, s, (uintptr_t)h)) {
+			if (count_all)	/* counted again after the retry */
+				stat(h, c, TS_FREE, (uint64_t)-1);
 			goto retry;	/* someone else adopted it first */
+		}
+		stat(h, c, TS_ADOPT, 1);
 		hak_link_set(base, s->free);
 		s->free = base;
 		s->used--;
@@ -491,6 +579,7 @@ retry:
 	/* a remote free: read everything we need before the push */
 	uint64_t bit = 1ULL << s->cls;
 
+	stat(h, s->cls, TS_REMOTE, 1);
 	if (hak_remote_push(s, base) && owner)
 		/* release: the owner's acquire on the hint sees our push */
 		atomic_fetch_or_explicit(&owner->remote_hint, bit,
@@ -553,7 +642,7 @@ size_t hak_tiny_usable(const void *p, unsigned shift)
 
 size_t hak_tiny_trim(void)
 {
-	struct hak_heap *h = hak_tiny_heap;
+	struct hak_heap *h = me();
 	size_t n = 0;
 
 	if (h->state == HEAP_LIVE) {

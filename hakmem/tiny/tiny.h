@@ -42,6 +42,20 @@
 #define TINY_TAG_ALIGNED	2UL	/* slab has handed out interior pointers */
 #define TINY_TAG_FLAGS		63UL	/* 4 is remote/'s HAK_TAG_PUBLISHED */
 
+/* per-class event counters (relaxed atomics, slow paths only) */
+enum hak_tiny_stat {
+	TS_ALLOC,		/* blocks handed out (counted with HAKMEM_STATS=1) */
+	TS_FREE,		/* blocks given back (counted with HAKMEM_STATS=1) */
+	TS_REMOTE,		/* frees pushed onto another heap's slab */
+	TS_DRAINED,		/* remote-freed blocks taken back by an owner */
+	TS_REFILL,		/* fast-path misses that refilled */
+	TS_ADOPT,		/* slabs adopted from the mailbox */
+	TS_PUBLISH,		/* slabs published to the mailbox */
+	TS_SLAB_NEW,		/* slabs acquired from the superslab box */
+	TS_SLAB_FREE,		/* empty slabs released to it */
+	TS_NSTAT
+};
+
 /*
  * struct hak_heap - a thread's slabs.  Owner thread only, except
  * remote_hint (any thread, atomic).
@@ -58,6 +72,12 @@ struct hak_heap {
 	_Atomic uint64_t remote_hint;	/* bit c: a full slab got remote frees */
 	uint8_t refills[TINY_NCLASS];	/* refills per class, for the sweep */
 	struct hak_heap *pool_next;	/* heap pool; pool lock */
+	struct hak_heap *all_next;	/* every heap ever made; immutable */
+	/* HAKMEM_STATS=1: the thread's TLS points at @shadow, a heap with no
+	 * slabs, so every malloc and free takes the slow path and is counted
+	 * there; the shadow's @real is the heap that owns the slabs */
+	struct hak_heap *shadow, *real;
+	_Atomic uint64_t stat[TINY_NCLASS][TS_NSTAT];
 	uint32_t state;
 	uint32_t id;
 } __attribute__((aligned(64)));
@@ -77,7 +97,10 @@ size_t hak_tiny_usable(const void *p, unsigned shift);
 /* hak_tiny_valid - p is the start (or aligned interior) of a live-slab block */
 bool hak_tiny_valid(const void *p, unsigned shift);
 size_t hak_tiny_trim(void);
-int hak_tiny_init(void);
+int hak_tiny_init(bool count_every_op);
+/* hak_tiny_stats_sum - add every heap's counters into @out; false if the
+ * fast paths were not counted (HAKMEM_STATS off) */
+bool hak_tiny_stats_sum(uint64_t out[TINY_NCLASS][TS_NSTAT]);
 size_t hak_tiny_heaps(void);
 void hak_tiny_fork_prepare(void);
 void hak_tiny_fork_parent(void);

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * debug/debug.h - the debug box's entry points.  debug/ reads the other
+ * boxes through their contract headers; api.c calls these.
+ */
+#ifndef HAK_DEBUG_H
+#define HAK_DEBUG_H
+
+#include "hak_internal.h"
+
+/* debug/stats.c */
+/* hak_dbg_stats_print - the statistics table and summary line, on stderr */
+void hak_dbg_stats_print(void);
+
+#endif /* HAK_DEBUG_H */
