@@ -3,16 +3,22 @@
  * tiny_hot.c - the allocator's hottest path: one thread, one size, malloc
  * and free back to back.
  *
- *   tiny_hot [--smoke] [size [iterations]]      (defaults: 64 20000000)
+ *   tiny_hot [--smoke] [--pattern=lifo|ring64] [--once] [size [iterations]]
+ *                                               (defaults: 64 20000000)
  *
  * Two patterns, each timed REPS times after a warm-up, best time kept:
  *   lifo    p = malloc(size); free(p);              (one pair per iteration)
  *   ring64  free the oldest of 64 live blocks, malloc its replacement
+ * --pattern runs only that one; --once runs it exactly once, without the
+ * warm-up (for callgrind: `make bench-instr` counts the instructions that
+ * run_lifo() or run_ring() spend in their callees).
  *
  * Output, one line per pattern, on stdout:
  *
- *   tiny_hot: size=S pattern=lifo ns_per_pair=X hakmem=H
- *   tiny_hot: size=S pattern=ring64 ns_per_pair=X hakmem=H
+ *   tiny_hot: size=S pattern=lifo ns_per_pair=X ops_per_sec=Y rss_peak_kb=K hakmem=H
+ *   tiny_hot: size=S pattern=ring64 ns_per_pair=X ops_per_sec=Y rss_peak_kb=K hakmem=H
+ *
+ * (ops_per_sec is pairs per second, 1e9 / ns_per_pair.)
  *
  * H is 1 when hakmem's hak_owns() is in the process and claims a block
  * from malloc (so the figure is hakmem's, not libc's), else 0.
@@ -28,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define RING 64
@@ -94,12 +101,16 @@ static __attribute__((noinline)) double run_ring(size_t size, unsigned long n)
 	return ns;
 }
 
+static int once;
+
 static double best_of(double (*fn)(size_t, unsigned long), size_t size,
 		      unsigned long n)
 {
 	double best = 0;
 	int r;
 
+	if (once)
+		return fn(size, n);
 	fn(size, n / 10 ? n / 10 : 1);		/* warm-up */
 	for (r = 0; r < REPS; r++) {
 		double ns = fn(size, n);
@@ -141,24 +152,45 @@ static unsigned long parse_num(const char *s, const char *what)
 	return v;
 }
 
+static void report(size_t size, const char *pattern, double ns, int hakmem)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		ru.ru_maxrss = -1;
+	printf("tiny_hot: size=%zu pattern=%s ns_per_pair=%.2f "
+	       "ops_per_sec=%.0f rss_peak_kb=%ld hakmem=%d\n", size, pattern,
+	       ns, ns > 0 ? 1e9 / ns : 0.0, ru.ru_maxrss, hakmem);
+}
+
 int main(int argc, char **argv)
 {
 	size_t size = 64;
 	unsigned long iters = 20000000;
-	int smoke = 0, npos = 0, hakmem, i;
+	int smoke = 0, npos = 0, lifo = 1, ring = 1, bad = 0, hakmem, i;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--smoke"))
 			smoke = 1;
+		else if (!strcmp(argv[i], "--once"))
+			once = 1;
+		else if (!strcmp(argv[i], "--pattern=lifo"))
+			ring = 0;
+		else if (!strcmp(argv[i], "--pattern=ring64"))
+			lifo = 0;
+		else if (!strncmp(argv[i], "--", 2))
+			bad = 1;
 		else if (npos == 0)
 			size = parse_num(argv[i], "size"), npos++;
 		else if (npos == 1)
 			iters = parse_num(argv[i], "iterations"), npos++;
-		else {
-			fprintf(stderr, "usage: tiny_hot [--smoke] [size "
-				"[iterations]]\n");
-			return 2;
-		}
+		else
+			bad = 1;
+	}
+	if (bad || (!lifo && !ring)) {
+		fprintf(stderr, "usage: tiny_hot [--smoke] "
+			"[--pattern=lifo|ring64] [--once] [size [iterations]]\n");
+		return 2;
 	}
 	if (smoke && iters > 100000)
 		iters = 100000;
@@ -166,9 +198,9 @@ int main(int argc, char **argv)
 		iters = 1;
 
 	hakmem = served_by_hakmem(size);
-	printf("tiny_hot: size=%zu pattern=lifo ns_per_pair=%.2f hakmem=%d\n",
-	       size, best_of(run_lifo, size, iters), hakmem);
-	printf("tiny_hot: size=%zu pattern=ring64 ns_per_pair=%.2f hakmem=%d\n",
-	       size, best_of(run_ring, size, iters), hakmem);
+	if (lifo)
+		report(size, "lifo", best_of(run_lifo, size, iters), hakmem);
+	if (ring)
+		report(size, "ring64", best_of(run_ring, size, iters), hakmem);
 	return 0;
 }
