@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: MIT
+# bench/bench.mk - the benchmark suite's targets; the Makefile includes it.
+#
+#   make bench         every benchmark under hakmem (release), glibc,
+#                      mimalloc, jemalloc and tcmalloc, interleaved,
+#                      BENCH_REPS times: bench/results/<date>-<host>.csv,
+#                      docs/BENCHMARKS.md and docs/bench-*.png
+#   make bench-smoke   every benchmark at --smoke scale under every
+#                      allocator, proving hakmem=1 (seconds; make test)
+#   make bench-instr   callgrind instructions per malloc+free pair, into
+#                      docs/BENCHMARKS.md
+#   make bench-report  docs/BENCHMARKS.md and charts again from BENCH_CSV
+#                      (default: the newest CSV in bench/results/)
+#
+# Knobs (environment or make variables): BENCH_SCALE, BENCH_REPS,
+# BENCH_THREADS, BENCH_ALLOCATORS, BENCH_ONLY, BENCH_INSTALL,
+# BENCH_INSTR_N; see bench/bench.py.  The programs are bench/*.c, built
+# into $(B)/bench/ by `make benches`; bench/bench.py always measures the
+# release flavour, $(O)/release.
+
+PYTHON ?= python3
+BENCH_PROBE := $(B)/bench/hakmem_probe.so
+BENCH_DRIVER = $(PYTHON) bench/bench.py
+BENCH_BUILD = $(O)/release
+export BENCH_SCALE BENCH_REPS BENCH_THREADS BENCH_ALLOCATORS BENCH_ONLY \
+	BENCH_INSTALL BENCH_INSTR_N
+
+.PHONY: bench bench-smoke bench-instr bench-report
+
+# The preloadable proof for programs we cannot change (redis-server).
+benches: $(BENCH_PROBE)
+
+$(BENCH_PROBE): bench/probe/hakmem_probe.c include/hakmem.h $(B)/.cflags
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) $(PROG_CFLAGS) -fPIC -shared -MMD -MP -o $@ $< \
+		$(ALL_LDFLAGS) -ldl
+
+bench bench-smoke bench-instr: FORCE
+	@$(MAKE) --no-print-directory FLAVOUR=release lib benches
+	@$(BENCH_DRIVER) $(if $(filter bench,$@),run,$(@:bench-%=%)) \
+		--build $(BENCH_BUILD) --cc '$(CC)'
+
+bench-report: FORCE
+	@$(BENCH_DRIVER) report $(BENCH_CSV)
