@@ -64,7 +64,7 @@ ALL_CFLAGS = $(BASE_CFLAGS) $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(FLAVOUR_LDFLAGS) $(LDFLAGS)
 
 # Tests and benchmarks are ordinary programs: default visibility, no -fPIC.
-PROG_CFLAGS = -std=gnu11 -pthread -g -O2 -Iinclude -Ihakmem -Itests $(WARN) \
+PROG_CFLAGS = -std=gnu11 -pthread -g -O2 -Iinclude -Ihakmem -I. -Itests $(WARN) \
 	-Wno-missing-prototypes $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(TEST_API_FLAGS) $(CFLAGS)
 PROG_CXXFLAGS = -std=gnu++17 -pthread -g -O2 -Iinclude -Wall -Wextra \
 	$(filter -fsanitize=% -D%,$(FLAVOUR_CFLAGS_$(FLAVOUR))) $(CXXFLAGS)

@@ -12,4 +12,8 @@
 /* hak_dbg_stats_print - the statistics table and summary line, on stderr */
 void hak_dbg_stats_print(void);
 
+/* debug/trace.c */
+/* hak_trace_init - HAKMEM_TRACE_RING: install the dump signal handlers */
+void hak_trace_init(bool on);
+
 #endif /* HAK_DEBUG_H */

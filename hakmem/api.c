@@ -63,7 +63,9 @@ void hak_init(void)
 	pthread_mutex_lock(&init_lock);
 	if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
 		hak_options_init();
-		if (hak_tiny_init(hak_opt(HAK_OPT_STATS) != 0))
+		hak_trace_init(hak_opt(HAK_OPT_TRACE_RING) != 0);
+		if (hak_tiny_init(hak_opt(HAK_OPT_STATS) != 0,
+				  hak_opt(HAK_OPT_TRACE_RING) != 0))
 			hak_warn("hakmem: no thread-exit hook; exited threads' "
 				 "heaps are not recycled");
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
@@ -546,6 +548,7 @@ HAK_EXPORT void hak_stats_get(struct hak_stats *out)
 
 void hak_api_stats_print(void)
 {
+	hak_init();
 	hak_dbg_stats_print();
 }
 

@@ -18,12 +18,11 @@ struct option {
 
 static const struct option table[HAK_OPT_COUNT] = {
 	[HAK_OPT_STATS] = { "HAKMEM_STATS", 0, 0, 1 },
+	[HAK_OPT_TRACE_RING] = { "HAKMEM_TRACE_RING", 0, 0, 1 },
 };
 
 /* written once by hak_init() before it publishes init (release) */
-static long values[HAK_OPT_COUNT] = {
-	[HAK_OPT_STATS] = 0,
-};
+static long values[HAK_OPT_COUNT];
 
 long hak_opt(enum hak_opt opt)
 {

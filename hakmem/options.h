@@ -9,7 +9,8 @@
 #include "hak_internal.h"
 
 enum hak_opt {
-	HAK_OPT_STATS,		/* HAKMEM_STATS: print a summary at exit */
+	HAK_OPT_STATS,		/* HAKMEM_STATS: count everything, print at exit */
+	HAK_OPT_TRACE_RING,	/* HAKMEM_TRACE_RING: per-thread event rings */
 	HAK_OPT_COUNT
 };
 

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "debug/hooks.h"
 #include "os/os.h"
 
 #define LARGE_MAGIC		0x4c4b414d48ULL	/* "HMAKL" */
@@ -54,6 +55,7 @@ bool hak_large_owns(const void *p)
 
 static void unmap_hdr(struct large_hdr *h)
 {
+	hak_trace(HAK_EV_UNMAP, 0, h, h->map_size);
 	hak_reg_clear((uintptr_t)h);
 	hak_os_unmap(h, h->map_size);
 }
@@ -144,6 +146,7 @@ void *hak_large_alloc(size_t size, size_t align, bool zero)
 	h->off = off;
 	h->next = NULL;
 	hak_reg_set((uintptr_t)h, HAK_REG_LARGE);
+	hak_trace(HAK_EV_MAP, 0, h, need);
 	atomic_fetch_add_explicit(&nlive, 1, memory_order_relaxed);
 	return (char *)h + off;
 }
@@ -152,6 +155,10 @@ static struct large_hdr *live_hdr(const void *p, const char *call)
 {
 	struct large_hdr *h = hdr_of(p);
 
+	if (HAK_FAILFAST && (!h || h->magic != LARGE_MAGIC))
+		hak_failfast(!h ? "pointer hakmem does not own (registry: no)" :
+			     h->magic == LARGE_FREED ? "double free of a large "
+			     "block" : "large block header corrupted", 0, h, p);
 	if (!h)
 		hak_fatal("hakmem: %s(): invalid pointer %p (not a hakmem block)",
 			  call, p);

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "debug/hooks.h"
 #include "os/os.h"
 
 #define SS_NSHIFT	(SS_MAX_SLAB_SHIFT - SS_MIN_SLAB_SHIFT + 1)
@@ -76,11 +77,13 @@ static struct hak_chunk *map_chunk(void)
 		return NULL;
 	}
 	atomic_fetch_add_explicit(&nchunks, 1, memory_order_relaxed);
+	hak_trace(HAK_EV_MAP, 0, c, SS_SIZE);
 	return c;
 }
 
 static void unmap_chunk(struct hak_chunk *c)
 {
+	hak_trace(HAK_EV_UNMAP, 0, c, SS_SIZE);
 	hak_reg_clear((uintptr_t)c);
 	c->magic = 0;
 	hak_os_unmap(c, SS_SIZE);

@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "debug/hooks.h"
 #include "os/os.h"
 #include "remote/remote.h"
 
@@ -66,7 +67,8 @@ static char *heap_bump, *heap_end;	/* pool_lock: fresh heap memory */
 static _Atomic size_t nheaps;		/* stats only: relaxed */
 static _Atomic int key_ready;
 static struct hak_heap *all_heaps;	/* pool_lock to add; read at exit */
-static bool count_all;			/* HAKMEM_STATS: set once at init */
+static bool counting;			/* HAKMEM_STATS: set once at init */
+static bool slow_mode;			/* counting or tracing: shadow heaps */
 
 /* ---- statistics ----------------------------------------------------------- */
 
@@ -102,7 +104,7 @@ bool hak_tiny_stats_sum(uint64_t out[TINY_NCLASS][TS_NSTAT])
 	for (unsigned c = 0; c < TINY_NCLASS; c++)
 		for (unsigned k = 0; k < TS_NSTAT; k++)
 			out[c][k] += hak_load_relaxed(&global_heap.stat[c][k]);
-	return count_all;
+	return counting;
 }
 
 /* ---- slab lists (owner only) -------------------------------------------- */
@@ -147,6 +149,17 @@ static void sink_local(void *ctx, void *blk)
 {
 	struct hak_slab *s = ctx;
 
+	HAK_FF_CHECK(hak_tiny_on_boundary(s, blk), "remote node does not belong "
+		     "to the slab it was pushed to", s->cls, s, blk);
+	/* a node pushed twice makes a cycle: it comes round again, onto a
+	 * free list that already holds it (bounded scan) */
+	if (HAK_FAILFAST) {
+		void *q = s->free;
+
+		for (unsigned i = 0; q && i < 64; i++, q = hak_link_get(q))
+			HAK_FF_CHECK(q != blk, "remote node pushed twice "
+				     "(double free)", s->cls, s, blk);
+	}
 	hak_link_set(blk, s->free);
 	s->free = blk;
 }
@@ -154,14 +167,21 @@ static void sink_local(void *ctx, void *blk)
 /* drain - owner: move the remote queue to the free list. */
 static unsigned drain(struct hak_slab *s)
 {
-	unsigned n = hak_remote_drain(s, sink_local, s);
+	struct hak_heap *owner = (struct hak_heap *)
+		(hak_load_relaxed(&s->owner_tag) & HAK_TAG_OWNER_MASK);
+	unsigned n;
 
-	HAK_ASSERT(n <= s->used);
+	HAK_FF_CHECK(owner && (owner == me() || owner->state == HEAP_GLOBAL ||
+			       hak_tiny_heap == &dead_heap),
+		     "drain without owning the slab", s->cls, s, NULL);
+	n = hak_remote_drain(s, sink_local, s);
+	HAK_FF_CHECK(n <= s->used, "drained more blocks than are out",
+		     s->cls, s, NULL);
 	s->used -= n;
-	if (n)
-		stat((struct hak_heap *)(hak_load_relaxed(&s->owner_tag) &
-					 HAK_TAG_OWNER_MASK), s->cls,
-		     TS_DRAINED, n);
+	if (n) {
+		stat(owner, s->cls, TS_DRAINED, n);
+		hak_trace(HAK_EV_DRAIN, s->cls, s, n);
+	}
 	return n;
 }
 
@@ -242,7 +262,7 @@ static struct hak_heap *heap_get(void)
 		pool = h->pool_next;
 	} else {
 		h = heap_new();
-		if (h && count_all) {
+		if (h && slow_mode) {
 			h->shadow = heap_new();
 			if (!h->shadow) {
 				h = NULL;	/* the arena's rest is lost: rare */
@@ -261,6 +281,8 @@ static struct hak_heap *heap_get(void)
 		all_heaps = h;
 	}
 	pthread_mutex_unlock(&pool_lock);
+	if (!h->trace)
+		h->trace = hak_trace_ring_new();
 	h->state = HEAP_LIVE;
 	h->pool_next = NULL;
 	return h;
@@ -317,18 +339,21 @@ static void publish_all(struct hak_heap *h)
 		if (h->cur[c] != &empty_slab) {
 			hak_mbox_publish(c, h->cur[c]);
 			stat(h, c, TS_PUBLISH, 1);
+			hak_trace(HAK_EV_PUBLISH, c, h->cur[c], 0);
 		}
 		h->cur[c] = &empty_slab;
 		for (s = h->partial[c]; s; s = next) {
 			next = s->next;
 			hak_mbox_publish(c, s);
 			stat(h, c, TS_PUBLISH, 1);
+			hak_trace(HAK_EV_PUBLISH, c, s, 0);
 		}
 		for (s = h->full[c]; s; s = next) {
 			next = s->next;
 			tag_set(s, h, tag_flags(s) & ~TINY_TAG_FULL);
 			hak_mbox_publish(c, s);
 			stat(h, c, TS_PUBLISH, 1);
+			hak_trace(HAK_EV_PUBLISH, c, s, 0);
 		}
 		h->partial[c] = h->full[c] = NULL;
 	}
@@ -346,6 +371,7 @@ static void heap_detach(void *arg)
 	hak_tiny_heap = &dead_heap;
 	collect(h, true);
 	publish_all(h);
+	hak_trace_bind(NULL);
 	h->state = HEAP_POOLED;
 	pthread_mutex_lock(&pool_lock);
 	h->pool_next = pool;
@@ -353,9 +379,10 @@ static void heap_detach(void *arg)
 	pthread_mutex_unlock(&pool_lock);
 }
 
-int hak_tiny_init(bool count_every_op)
+int hak_tiny_init(bool count, bool trace)
 {
-	count_all = count_every_op;
+	counting = count;
+	slow_mode = count || trace;
 	int err = hak_os_thread_hook_init(heap_detach);
 
 	if (!err)
@@ -372,6 +399,7 @@ static struct hak_heap *heap_attach(void)
 	if (!h)
 		return NULL;
 	hak_tiny_heap = h->shadow ? h->shadow : h;
+	hak_trace_bind(h->trace);
 	if (atomic_load_explicit(&key_ready, memory_order_acquire))
 		hak_os_thread_arm(h);
 	return h;
@@ -442,6 +470,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 	/* adopt a published slab before mapping anything new */
 	while ((s = hak_mbox_take(c, (uintptr_t)h))) {
 		stat(h, c, TS_ADOPT, 1);
+		hak_trace(HAK_EV_ADOPT, c, s, 0);
 		if (has_free(s)) {
 			h->cur[c] = s;
 			return pop(s);
@@ -478,13 +507,14 @@ void *hak_tiny_alloc_slow(unsigned cls)
 		goto global;
 	}
 	b = h->cur[cls]->free ? pop(h->cur[cls]) : refill(h, cls);
-	if (count_all && b)
+	if (counting && b)
 		stat(h, cls, TS_ALLOC, 1);
+	hak_trace(HAK_EV_ALLOC, cls, b, hak_tiny_class_size[cls]);
 	return b;
 global:
 	pthread_mutex_lock(&global_lock);
 	b = refill(&global_heap, cls);
-	if (count_all && b)
+	if (counting && b)
 		stat(&global_heap, cls, TS_ALLOC, 1);
 	pthread_mutex_unlock(&global_lock);
 	return b;
@@ -492,8 +522,36 @@ global:
 
 /* ---- free slow paths ---------------------------------------------------- */
 
+/*
+ * hak_tiny_ff_free - the fail-fast checks of a free by the owner: the
+ * chunk's magic, the block on a boundary of its slab, the count, and a
+ * bounded scan for the block already on the free list.
+ */
+void hak_tiny_ff_free(struct hak_slab *s, void *p)
+{
+	struct hak_chunk *c = hak_ss_chunk_of((uintptr_t)s);
+	uintptr_t tag = hak_load_relaxed(&s->owner_tag);
+	void *q = s->free;
+
+	HAK_FF_CHECK(c->magic == SS_MAGIC, "registry entry without a valid "
+		     "SuperSlab magic", s->cls, s, p);
+	HAK_FF_CHECK((tag & TINY_TAG_ALIGNED) ? hak_tiny_in_slab(s, p) :
+		     hak_tiny_on_boundary(s, p), "free of a pointer that is not "
+		     "a block start (interior pointer?)", s->cls, s, p);
+	for (unsigned i = 0; q && i < 64; i++, q = hak_link_get(q)) {
+		HAK_FF_CHECK(q != p, "double free: block already on its "
+			     "slab's free list", s->cls, s, p);
+		HAK_FF_CHECK(hak_tiny_on_boundary(s, q), "free-list next "
+			     "pointer outside its slab", s->cls, s, q);
+	}
+	HAK_FF_CHECK(s->used > 0, "used count would go negative", s->cls, s, p);
+}
+
 void hak_tiny_double_free(struct hak_slab *s, void *p)
 {
+	if (HAK_FAILFAST)
+		hak_failfast("double free: block at the head of its slab's "
+			     "free list", s->cls, s, p);
 	hak_fatal("hakmem: free(): double free of %p (size class %u, slab %p)",
 		  p, (unsigned)s->cls, (void *)s);
 }
@@ -501,6 +559,8 @@ void hak_tiny_double_free(struct hak_slab *s, void *p)
 static HAK_NORETURN void invalid(const char *what, const void *p,
 				 const struct hak_slab *s)
 {
+	if (HAK_FAILFAST)
+		hak_failfast(what, s->cls, s, p);
 	hak_fatal("hakmem: %s(): invalid pointer %p (%s, slab %p)", "free",
 		  p, what, (const void *)s);
 }
@@ -542,13 +602,16 @@ retry:
 	else if (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride)
 		invalid("not a block start", p, s);
 
-	if (count_all)
+	if (counting)
 		stat(h, s->cls, TS_FREE, 1);
+	hak_trace(HAK_EV_FREE, s->cls, p, owner == h);
 	if (owner == h) {
 		unsigned c = s->cls;
 
 		if (hak_unlikely(s->free == base))
 			hak_tiny_double_free(s, p);
+		if (HAK_FAILFAST)
+			hak_tiny_ff_free(s, base);
 		hak_link_set(base, s->free);
 		s->free = base;
 		s->used--;
@@ -564,11 +627,12 @@ retry:
 		unsigned c = s->cls;
 
 		if (!hak_mbox_adopt(c, s, (uintptr_t)h)) {
-			if (count_all)	/* counted again after the retry */
+			if (counting)	/* counted again after the retry */
 				stat(h, c, TS_FREE, (uint64_t)-1);
 			goto retry;	/* someone else adopted it first */
 		}
 		stat(h, c, TS_ADOPT, 1);
+		hak_trace(HAK_EV_ADOPT, c, s, 1);
 		hak_link_set(base, s->free);
 		s->free = base;
 		s->used--;
@@ -580,6 +644,7 @@ retry:
 	uint64_t bit = 1ULL << s->cls;
 
 	stat(h, s->cls, TS_REMOTE, 1);
+	hak_trace(HAK_EV_REMOTE_PUSH, s->cls, base, owner ? owner->id : 0);
 	if (hak_remote_push(s, base) && owner)
 		/* release: the owner's acquire on the hint sees our push */
 		atomic_fetch_or_explicit(&owner->remote_hint, bit,

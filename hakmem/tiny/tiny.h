@@ -21,7 +21,10 @@
 
 #include "hak_internal.h"
 #include "hak_track.h"
+#include "debug/hooks.h"
 #include "superslab/superslab.h"
+
+struct hak_trace_ring;
 
 #define TINY_NCLASS		48
 #define TINY_SMALL_MAX		1024	/* table lookup up to here */
@@ -77,6 +80,7 @@ struct hak_heap {
 	 * slabs, so every malloc and free takes the slow path and is counted
 	 * there; the shadow's @real is the heap that owns the slabs */
 	struct hak_heap *shadow, *real;
+	struct hak_trace_ring *trace;	/* HAKMEM_TRACE_RING: this heap's ring */
 	_Atomic uint64_t stat[TINY_NCLASS][TS_NSTAT];
 	uint32_t state;
 	uint32_t id;
@@ -97,7 +101,8 @@ size_t hak_tiny_usable(const void *p, unsigned shift);
 /* hak_tiny_valid - p is the start (or aligned interior) of a live-slab block */
 bool hak_tiny_valid(const void *p, unsigned shift);
 size_t hak_tiny_trim(void);
-int hak_tiny_init(bool count_every_op);
+/* hak_tiny_init - with @count or @trace every op takes the slow path */
+int hak_tiny_init(bool count, bool trace);
 /* hak_tiny_stats_sum - add every heap's counters into @out; false if the
  * fast paths were not counted (HAKMEM_STATS off) */
 bool hak_tiny_stats_sum(uint64_t out[TINY_NCLASS][TS_NSTAT]);
@@ -122,6 +127,25 @@ HAK_FAST unsigned hak_tiny_class(size_t n)
 	return hak_tiny_class_big(n);
 }
 
+/* hak_tiny_in_slab - @p lies in @s's block area (fail-fast checks) */
+HAK_FAST bool hak_tiny_in_slab(const struct hak_slab *s, const void *p)
+{
+	const char *start = hak_ss_slab_start(s);
+
+	return (const char *)p >= start &&
+	       (const char *)p < start + (size_t)s->capacity * s->stride;
+}
+
+/* hak_tiny_on_boundary - @p is in @s and a block start */
+HAK_FAST bool hak_tiny_on_boundary(const struct hak_slab *s, const void *p)
+{
+	return hak_tiny_in_slab(s, p) &&
+	       ((const char *)p - hak_ss_slab_start(s)) % s->stride == 0;
+}
+
+/* hak_tiny_ff_free - fail-fast checks of a local free (HAK_FAILFAST) */
+void hak_tiny_ff_free(struct hak_slab *s, void *p);
+
 /*
  * hak_tiny_alloc - THE malloc fast path: pop the thread's current slab for
  * the class.  No lock, no atomic, no call.  @n <= TINY_MAX.
@@ -135,6 +159,12 @@ HAK_FAST void *hak_tiny_alloc(size_t n)
 	if (hak_unlikely(!b))
 		return hak_tiny_alloc_slow(c);
 	s->free = hak_link_get(b);
+	HAK_FF_CHECK(hak_tiny_on_boundary(s, b), "free-list block outside its "
+		     "slab or off a block boundary", c, s, b);
+	HAK_FF_CHECK(!s->free || hak_tiny_on_boundary(s, s->free),
+		     "free-list next pointer outside its slab", c, s, s->free);
+	HAK_FF_CHECK(s->used < s->capacity, "used count above capacity", c, s,
+		     b);
 	s->used++;
 	return b;
 }
@@ -155,6 +185,8 @@ HAK_FAST void hak_tiny_free(void *p, unsigned shift)
 
 		if (hak_unlikely(head == p))
 			hak_tiny_double_free(s, p);
+		if (HAK_FAILFAST)
+			hak_tiny_ff_free(s, p);
 		hak_link_set(p, head);
 		s->free = p;
 		s->used--;

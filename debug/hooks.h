@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * debug/hooks.h - the one small header through which the boxes call the
+ * debug box.  Depends on hak_internal.h only.
+ *
+ * - hak_trace(): record an event in this thread's trace ring.  One
+ *   predictable branch on a TLS pointer when HAKMEM_TRACE_RING is off; the
+ *   fast paths never call it (with the ring on, every malloc and free takes
+ *   the slow path, where the events are recorded).
+ * - hak_failfast(): a failed fail-fast check (HAK_FAILFAST builds): one
+ *   line naming the check, class, slab, pointer and thread, then the trace
+ *   rings, then a trap at the failing site.
+ */
+#ifndef HAK_DEBUG_HOOKS_H
+#define HAK_DEBUG_HOOKS_H
+
+#include "hak_internal.h"
+
+enum hak_ev {
+	HAK_EV_ALLOC = 1,	/* aux: request size */
+	HAK_EV_FREE,		/* aux: 1 local, 0 remote */
+	HAK_EV_REMOTE_PUSH,	/* ptr: block, aux: owner heap id */
+	HAK_EV_DRAIN,		/* ptr: slab, aux: blocks drained */
+	HAK_EV_ADOPT,		/* ptr: slab */
+	HAK_EV_PUBLISH,		/* ptr: slab */
+	HAK_EV_REFILL,		/* ptr: slab chosen */
+	HAK_EV_MAP,		/* ptr: mapping, aux: bytes */
+	HAK_EV_UNMAP,		/* ptr: mapping, aux: bytes */
+	HAK_EV_NR
+};
+
+struct hak_trace_ring;
+
+/* debug/trace.c */
+extern __thread struct hak_trace_ring *hak_trace_cur HAK_TLS_IE;
+void hak_trace_slow(unsigned ev, unsigned cls, const void *p, uintptr_t aux);
+/* hak_trace_ring_new - a ring for a heap (kept with it); NULL if off */
+struct hak_trace_ring *hak_trace_ring_new(void);
+/* hak_trace_bind - record this thread's events into @ring (NULL: stop) */
+void hak_trace_bind(struct hak_trace_ring *ring);
+/* hak_trace_enabled - HAKMEM_TRACE_RING=1 was given */
+bool hak_trace_enabled(void);
+/* hak_trace_dump - every ring, oldest event first; async-signal-safe */
+void hak_trace_dump(void);
+
+HAK_NORETURN HAK_SLOW void hak_failfast(const char *check, unsigned cls,
+					const void *slab, const void *p);
+
+HAK_FAST void hak_trace(unsigned ev, unsigned cls, const void *p,
+			uintptr_t aux)
+{
+	if (hak_unlikely(hak_trace_cur != NULL))
+		hak_trace_slow(ev, cls, p, aux);
+}
+
+/* HAK_FF_CHECK - a fail-fast check, compiled in with HAK_FAILFAST only */
+#define HAK_FF_CHECK(cond, check, cls, slab, p)				\
+	do {								\
+		if (HAK_FAILFAST && hak_unlikely(!(cond)))		\
+			hak_failfast(check, cls, slab, p);		\
+	} while (0)
+
+#endif /* HAK_DEBUG_HOOKS_H */
