@@ -6,6 +6,7 @@
  * Variants (always defined, tested with `if`, never #ifdef; -Wundef):
  *   HAK_DEBUG     0 release, 1 internal asserts, 2 also O(n) validation
  *   HAK_FAILFAST  1: boundary checks trap at the failing site
+ *   HAK_RELEASE_CHECKS  1 (default): double free at a list head caught
  */
 #ifndef HAK_INTERNAL_H
 #define HAK_INTERNAL_H
@@ -20,6 +21,11 @@
 #endif
 #ifndef HAK_FAILFAST
 #define HAK_FAILFAST 0
+#endif
+/* HAK_RELEASE_CHECKS 0 drops the cheap always-on checks (for measuring
+ * what they cost; never for shipping) */
+#ifndef HAK_RELEASE_CHECKS
+#define HAK_RELEASE_CHECKS 1
 #endif
 
 #define hak_likely(x)	__builtin_expect(!!(x), 1)

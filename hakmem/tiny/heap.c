@@ -407,7 +407,10 @@ static struct hak_heap *heap_attach(void)
 
 /* ---- refill --------------------------------------------------------------- */
 
-/* scan_full - owner: move full slabs that got remote frees to partial. */
+/*
+ * scan_full - owner: full slabs that got remote frees go back to the
+ * partial list, or, when every block came back, to the superslab box.
+ */
 static void scan_full(struct hak_heap *h, unsigned c)
 {
 	struct hak_slab *s, *next;
@@ -418,8 +421,32 @@ static void scan_full(struct hak_heap *h, unsigned c)
 			continue;
 		drain(s);
 		slab_unlink(&h->full[c], s);
+		if (s->used == 0) {
+			hak_ss_release(s);
+			stat(h, c, TS_SLAB_FREE, 1);
+			continue;
+		}
 		tag_set(s, h, tag_flags(s) & ~TINY_TAG_FULL);
 		slab_push(&h->partial[c], s);
+	}
+}
+
+/*
+ * collect_hinted - owner: act on the remote hints of the other classes,
+ * so that memory freed by other threads comes back while this thread
+ * allocates at all, not only when it allocates that class again.
+ */
+static void collect_hinted(struct hak_heap *h, uint64_t skip)
+{
+	/* acquire: pairs with the pushers' release fetch_or */
+	uint64_t hint = atomic_fetch_and_explicit(&h->remote_hint, skip,
+						  memory_order_acquire) & ~skip;
+
+	while (hint) {
+		unsigned k = (unsigned)__builtin_ctzll(hint);
+
+		hint &= hint - 1;
+		scan_full(h, k);
 	}
 }
 
@@ -458,6 +485,10 @@ static void *refill(struct hak_heap *h, unsigned c)
 					  memory_order_acquire);
 		scan_full(h, c);
 	}
+	/* now and then, the other classes' hints too */
+	if ((h->refills[c] & 15) == 0 &&
+	    (hak_load_relaxed(&h->remote_hint) & ~bit))
+		collect_hinted(h, bit);
 	while ((s = h->partial[c])) {
 		slab_unlink(&h->partial[c], s);
 		if (has_free(s)) {

@@ -183,7 +183,7 @@ HAK_FAST void hak_tiny_free(void *p, unsigned shift)
 		       (uintptr_t)hak_tiny_heap)) {
 		void *head = s->free;
 
-		if (hak_unlikely(head == p))
+		if (HAK_RELEASE_CHECKS && hak_unlikely(head == p))
 			hak_tiny_double_free(s, p);
 		if (HAK_FAILFAST)
 			hak_tiny_ff_free(s, p);
