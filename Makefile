@@ -178,3 +178,6 @@ $(B)/bench/%: bench/%.c $(B)/.cflags
 
 # The benchmark suite's targets (make bench, bench-smoke, bench-instr).
 -include bench/bench.mk
+
+# Install, uninstall, self-host and real-program targets.
+-include $(wildcard mk/*.mk)
