@@ -33,8 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
+
+#include "rss.h"
 
 struct bench_args {
 	int smoke;
@@ -83,15 +84,6 @@ static inline uint64_t bench_seed(uint64_t seed, unsigned stream)
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
 	z ^= z >> 31;
 	return z ? z : 1;
-}
-
-static inline long bench_rss_peak_kb(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru))
-		return -1;
-	return ru.ru_maxrss;
 }
 
 static inline void *bench_malloc(const char *prog, size_t size)

@@ -24,7 +24,7 @@
  *   larson: threads=T ops=N seconds=S ops_per_sec=X rss_peak_kb=K hakmem=H
  *
  * seconds is the wall time from the first worker's start to the last
- * worker's exit (a little over sleep_s).  rss_peak_kb is ru_maxrss.  H is 1
+ * worker's exit (a little over sleep_s).  rss_peak_kb is VmHWM (rss.h).  H is 1
  * when hakmem's hak_owns() is present in the process and claims a block
  * from malloc, 0 when not, so a run proves which allocator served it.
  *
@@ -49,8 +49,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
+
+#include "rss.h"
 
 #define TAG_MAX 8			/* bytes of each block we write and check */
 #define STOP_CHECK_MASK 63		/* look at the stop flag every 64 ops */
@@ -279,7 +280,6 @@ static void parse_args(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct slot *slots;
-	struct rusage ru;
 	struct timespec nap;
 	double t0, secs;
 	uint64_t ops = 0;
@@ -346,10 +346,9 @@ int main(int argc, char **argv)
 				t, s->spawn_failures);
 	}
 	free(slots);
-	getrusage(RUSAGE_SELF, &ru);
 	printf("larson: threads=%u ops=%llu seconds=%.3f ops_per_sec=%.0f "
 	       "rss_peak_kb=%ld hakmem=%d\n", P.threads,
 	       (unsigned long long)ops, secs, secs > 0 ? ops / secs : 0.0,
-	       ru.ru_maxrss, hakmem);
+	       bench_rss_peak_kb(), hakmem);
 	return 0;
 }

@@ -9,9 +9,11 @@
  * Two patterns, each timed REPS times after a warm-up, best time kept:
  *   lifo    p = malloc(size); free(p);              (one pair per iteration)
  *   ring64  free the oldest of 64 live blocks, malloc its replacement
- * --pattern runs only that one; --once runs it exactly once, without the
- * warm-up (for callgrind: `make bench-instr` counts the instructions that
- * run_lifo() or run_ring() spend in their callees).
+ * --pattern runs only that one; --once times it once, after a warm-up of
+ * a fixed ONCE_WARMUP iterations, so that two --once runs of different
+ * lengths differ only in the timed iterations (for callgrind: `make
+ * bench-instr` counts the instructions that run_lifo() or run_ring() spend
+ * in their callees, and differences two lengths).
  *
  * Output, one line per pattern, on stdout:
  *
@@ -34,11 +36,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
+
+#include "rss.h"
 
 #define RING 64
 #define REPS 3
+#define ONCE_WARMUP 100000
 
 /* The compiler must assume @p escapes and memory was read and written. */
 static inline void sink(void *p)
@@ -109,8 +113,10 @@ static double best_of(double (*fn)(size_t, unsigned long), size_t size,
 	double best = 0;
 	int r;
 
-	if (once)
+	if (once) {
+		fn(size, ONCE_WARMUP);
 		return fn(size, n);
+	}
 	fn(size, n / 10 ? n / 10 : 1);		/* warm-up */
 	for (r = 0; r < REPS; r++) {
 		double ns = fn(size, n);
@@ -154,13 +160,9 @@ static unsigned long parse_num(const char *s, const char *what)
 
 static void report(size_t size, const char *pattern, double ns, int hakmem)
 {
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru))
-		ru.ru_maxrss = -1;
 	printf("tiny_hot: size=%zu pattern=%s ns_per_pair=%.2f "
 	       "ops_per_sec=%.0f rss_peak_kb=%ld hakmem=%d\n", size, pattern,
-	       ns, ns > 0 ? 1e9 / ns : 0.0, ru.ru_maxrss, hakmem);
+	       ns, ns > 0 ? 1e9 / ns : 0.0, bench_rss_peak_kb(), hakmem);
 }
 
 int main(int argc, char **argv)
