@@ -84,6 +84,13 @@ __attribute__((destructor)) static void at_exit(void)
 
 /* ---- slow dispatch ------------------------------------------------------ */
 
+void *hak_api_malloc_mid(size_t size)
+{
+	if (size <= TINY_MAX)
+		return hak_tiny_alloc(size);
+	return hak_api_malloc_large(size);
+}
+
 void *hak_api_malloc_large(size_t size)
 {
 	void *p;
@@ -105,13 +112,10 @@ void hak_api_free_other(void *p, const char *call)
 	hak_large_free(p);
 }
 
+/* alloc_any - malloc; the paths that fail set errno */
 static void *alloc_any(size_t size)
 {
-	void *p = hak_api_malloc(size);
-
-	if (hak_unlikely(!p))
-		errno = ENOMEM;
-	return p;
+	return hak_api_malloc(size);
 }
 
 static void *tracked_calloc(size_t total);

@@ -18,6 +18,8 @@
 
 /* api.c */
 HAK_SLOW void *hak_api_malloc_large(size_t size);
+/* hak_api_malloc_mid - sizes above TINY_SMALL_MAX; sets errno on failure */
+HAK_SLOW void *hak_api_malloc_mid(size_t size);
 /* tracked flavours (HAK_TRACK): every block's user size is known */
 void *hak_api_malloc_tracked(size_t size);
 void hak_api_free_tracked(void *p);
@@ -34,14 +36,18 @@ void *hak_api_pvalloc(size_t size);
 size_t hak_api_usable_size(const void *p);
 void hak_api_stats_print(void);
 
-/* hak_api_malloc - malloc: the tiny fast path, or a cold call. */
+/*
+ * hak_api_malloc - malloc: the tiny fast path for small sizes, else one
+ * call.  Sets errno itself when it fails (in the slow paths), so the fast
+ * path is a leaf that tail-calls its refill.
+ */
 HAK_FAST void *hak_api_malloc(size_t size)
 {
 	if (HAK_TRACK)
 		return hak_api_malloc_tracked(size);
-	if (hak_likely(size <= TINY_MAX))
-		return hak_tiny_alloc(size);
-	return hak_api_malloc_large(size);
+	if (hak_likely(size <= TINY_SMALL_MAX))
+		return hak_tiny_alloc_small(size);
+	return hak_api_malloc_mid(size);
 }
 
 /* hak_api_free - free: a registry byte, then the tiny fast path. */

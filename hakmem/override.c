@@ -31,11 +31,7 @@
 
 EXPORT void *malloc(size_t size)
 {
-	void *p = hak_api_malloc(size);
-
-	if (hak_unlikely(!p))
-		errno = ENOMEM;
-	return p;
+	return hak_api_malloc(size);
 }
 
 EXPORT void free(void *p)

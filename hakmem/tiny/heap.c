@@ -30,6 +30,7 @@
  */
 #include "tiny/tiny.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -522,7 +523,18 @@ static void *refill(struct hak_heap *h, unsigned c)
 	return pop(s);
 }
 
+static void *alloc_slow(unsigned cls);
+
 void *hak_tiny_alloc_slow(unsigned cls)
+{
+	void *b = alloc_slow(cls);
+
+	if (hak_unlikely(!b))
+		errno = ENOMEM;
+	return b;
+}
+
+static void *alloc_slow(unsigned cls)
 {
 	struct hak_heap *h = hak_tiny_heap;
 	void *b;

@@ -147,12 +147,12 @@ HAK_FAST bool hak_tiny_on_boundary(const struct hak_slab *s, const void *p)
 void hak_tiny_ff_free(struct hak_slab *s, void *p);
 
 /*
- * hak_tiny_alloc - THE malloc fast path: pop the thread's current slab for
- * the class.  No lock, no atomic, no call.  @n <= TINY_MAX.
+ * hak_tiny_alloc_class - THE malloc fast path: pop the thread's current
+ * slab for class @c.  No lock, no atomic, no call but the tail call of the
+ * refill, which sets errno when it fails.
  */
-HAK_FAST void *hak_tiny_alloc(size_t n)
+HAK_FAST void *hak_tiny_alloc_class(unsigned c)
 {
-	unsigned c = hak_tiny_class(n);
 	struct hak_slab *s = hak_tiny_heap->cur[c];
 	void *b = s->free;
 
@@ -167,6 +167,19 @@ HAK_FAST void *hak_tiny_alloc(size_t n)
 		     b);
 	s->used++;
 	return b;
+}
+
+/* hak_tiny_alloc_small - @n <= TINY_SMALL_MAX: one table lookup */
+HAK_FAST void *hak_tiny_alloc_small(size_t n)
+{
+	return hak_tiny_alloc_class(hak_tiny_small_class[(n + TINY_ALIGN - 1) /
+							 TINY_ALIGN]);
+}
+
+/* hak_tiny_alloc - any @n <= TINY_MAX */
+HAK_FAST void *hak_tiny_alloc(size_t n)
+{
+	return hak_tiny_alloc_class(hak_tiny_class(n));
 }
 
 /*
