@@ -7,6 +7,8 @@
 #   make V=1             show full commands
 
 FLAVOURS := release debug asan-preload ubsan-mailbox tsan failfast valgrind
+FLAVOUR_RUNS := $(FLAVOURS:%=%-run)
+FLAVOUR_TESTS := $(FLAVOURS:%=test-%)
 FLAVOUR ?= release
 O ?= build
 B := $(O)/$(FLAVOUR)
@@ -58,6 +60,9 @@ FLAVOUR_LDFLAGS = $(filter -fsanitize=%,$(FLAVOUR_CFLAGS_$(FLAVOUR)))
 HAK_API_ONLY := $(if $(filter -DHAK_OVERRIDE=0,$(FLAVOUR_CFLAGS_$(FLAVOUR))),1,0)
 ifeq ($(HAK_API_ONLY),1)
 TEST_API_FLAGS := -include tests/hak_api_names.h -DHAK_TEST_API_ONLY=1
+# ... and benchmarks link the library (no preloading a sanitizer's malloc
+# away); hak_owns stays visible to larson's dlsym() proof.
+BENCH_LIBS = $(LINK_LIB_A) -Wl,--export-dynamic-symbol=hak_owns
 endif
 
 ALL_CFLAGS = $(BASE_CFLAGS) $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(CFLAGS)
@@ -67,7 +72,8 @@ ALL_LDFLAGS = -pthread $(FLAVOUR_LDFLAGS) $(LDFLAGS)
 PROG_CFLAGS = -std=gnu11 -pthread -g -O2 -Iinclude -Ihakmem -I. -Itests $(WARN) \
 	-Wno-missing-prototypes $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(TEST_API_FLAGS) $(CFLAGS)
 PROG_CXXFLAGS = -std=gnu++17 -pthread -g -O2 -Iinclude -Wall -Wextra \
-	$(filter -fsanitize=% -D%,$(FLAVOUR_CFLAGS_$(FLAVOUR))) $(CXXFLAGS)
+	$(filter -fsanitize=% -D%,$(FLAVOUR_CFLAGS_$(FLAVOUR))) \
+	$(filter -D%,$(TEST_API_FLAGS)) $(CXXFLAGS)
 
 # ---- sources ---------------------------------------------------------------
 LIB_SRCS := $(sort $(wildcard hakmem/*.c hakmem/*/*.c debug/*.c))
@@ -83,37 +89,58 @@ PRELOAD_C_SRCS  := $(sort $(wildcard tests/preload/*.c))
 PRELOAD_CC_SRCS := $(sort $(wildcard tests/preload/*.cc))
 PRELOAD_PROGS   := $(PRELOAD_C_SRCS:%.c=$(B)/%) $(PRELOAD_CC_SRCS:%.cc=$(B)/%)
 
+# Negative tests: small programs that commit one bug each, built for the
+# flavours whose tool must report it (the table in tests/negative/expect.sh).
+NEG_PROGS := $(addprefix $(B)/negative/,$(shell tests/negative/expect.sh --list $(FLAVOUR)))
+
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
 BENCH_PROGS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 
 # ---- top-level targets -----------------------------------------------------
-.PHONY: all lib tests benches $(FLAVOURS) test check test-unit test-preload \
-	larson-run release-run bench-tiny-hot clean help FORCE
+.PHONY: all lib tests negatives benches $(FLAVOURS) test $(FLAVOUR_TESTS) check test-unit test-preload \
+	larson-run $(FLAVOUR_RUNS) run-deps bench-tiny-hot clean help FORCE
 .DEFAULT_GOAL := all
 
 all: lib
 
 lib: $(LIB_SO) $(LIB_A)
-tests: lib $(TESTS) $(PRELOAD_PROGS)
+tests: lib $(TESTS) $(PRELOAD_PROGS) $(NEG_PROGS)
+negatives: lib $(NEG_PROGS)
 benches: lib $(BENCH_PROGS)
 
 # `make debug` == `make FLAVOUR=debug`, in its own build dir.
 $(FLAVOURS):
 	@$(MAKE) --no-print-directory FLAVOUR=$@ lib
 
-# The README's test command: every flavour built here, all tests.
+# The README's test command: every flavour built, all of their tests (and
+# negative tests) run; one summary line.  `make test-<flavour>`: just one.
+TEST_FLAVOURS := release debug
 test:
 	@$(MAKE) --no-print-directory FLAVOUR=release tests benches
-	@$(MAKE) --no-print-directory FLAVOUR=debug tests
-	@TIMEOUT=$(TIMEOUT) tests/run.sh $(O)/release $(O)/debug
+	@set -e; for f in $(filter-out release,$(TEST_FLAVOURS)); do \
+		$(MAKE) --no-print-directory FLAVOUR=$$f tests; \
+	done
+	@TIMEOUT=$(TIMEOUT) tests/run.sh $(addprefix $(O)/,$(TEST_FLAVOURS))
+
+$(FLAVOUR_TESTS):
+	@$(MAKE) --no-print-directory FLAVOUR=$(@:test-%=%) tests
+	@TIMEOUT=$(TIMEOUT) tests/run.sh $(O)/$(@:test-%=%)
 
 check: test
 
 THREADS ?= 2
-larson-run release-run: FLAVOUR := release
-larson-run release-run:
+larson-run: FLAVOUR := release
+larson-run:
 	@$(MAKE) --no-print-directory FLAVOUR=release lib benches
 	@bench/larson-run.sh $(O)/release $(THREADS)
+
+# `make asan-preload-run THREADS=4`: Larson (and, for the checking
+# flavours, the torture test) under that flavour, proved to be hakmem's.
+$(FLAVOUR_RUNS):
+	@$(MAKE) --no-print-directory FLAVOUR=$(@:-run=) run-deps
+	@O=$(O) ci/flavour-run.sh $(@:-run=) $(THREADS)
+
+run-deps: lib $(B)/bench/larson $(B)/tests/stress/torture.t
 
 bench-tiny-hot:
 	@$(MAKE) --no-print-directory FLAVOUR=release lib benches
@@ -149,13 +176,16 @@ $(LIB_A): $(LIB_OBJS)
 	$(QUIET_AR)ar rcs $@ $^
 
 # Tests link the static library: hakmem's malloc is the program's malloc.
+# All of it: a sanitizer's runtime (libasan.so) comes first on the link
+# line and would otherwise satisfy malloc before override.o is pulled in.
+LINK_LIB_A = -Wl,--whole-archive $(LIB_A) -Wl,--no-whole-archive
 $(B)/tests/%.t: tests/%.c $(LIB_A) tests/helpers.h $(B)/.cflags
 	@mkdir -p $(@D)
-	$(QUIET_CC)$(CC) $(PROG_CFLAGS) -MMD -MP -o $@ $< $(LIB_A) $(ALL_LDFLAGS) -lm
+	$(QUIET_CC)$(CC) $(PROG_CFLAGS) -MMD -MP -o $@ $< $(LINK_LIB_A) $(ALL_LDFLAGS) -lm
 
 $(B)/tests/%.t: tests/%.cc $(LIB_A) $(B)/.cflags
 	@mkdir -p $(@D)
-	$(QUIET_CXX)$(CXX) $(PROG_CXXFLAGS) -MMD -MP -o $@ $< $(LIB_A) $(ALL_LDFLAGS)
+	$(QUIET_CXX)$(CXX) $(PROG_CXXFLAGS) -MMD -MP -o $@ $< $(LINK_LIB_A) $(ALL_LDFLAGS)
 
 # Programs for the preload tests are plain programs, linked with libc only.
 $(B)/tests/preload/%: tests/preload/%.c $(B)/.cflags
@@ -166,9 +196,15 @@ $(B)/tests/preload/%: tests/preload/%.cc $(B)/.cflags
 	@mkdir -p $(@D)
 	$(QUIET_CXX)$(CXX) $(PROG_CXXFLAGS) -MMD -MP -o $@ $< $(ALL_LDFLAGS)
 
-$(B)/bench/%: bench/%.c $(B)/.cflags
+# Linked like Larson: plain programs to preload under, except for tsan.
+$(B)/negative/%: tests/negative/%.c tests/negative/neg.h $(B)/.cflags \
+		$(if $(BENCH_LIBS),$(LIB_A))
 	@mkdir -p $(@D)
-	$(QUIET_CC)$(CC) $(PROG_CFLAGS) -MMD -MP -o $@ $< $(ALL_LDFLAGS) -lm
+	$(QUIET_CC)$(CC) $(PROG_CFLAGS) -MMD -MP -o $@ $< $(BENCH_LIBS) $(ALL_LDFLAGS) -ldl
+
+$(B)/bench/%: bench/%.c $(B)/.cflags $(if $(BENCH_LIBS),$(LIB_A))
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(CC) $(PROG_CFLAGS) -MMD -MP -o $@ $< $(BENCH_LIBS) $(ALL_LDFLAGS) -lm -ldl
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

@@ -5,7 +5,10 @@
 #
 # For each BUILD_DIR (e.g. build/release; its last component names the
 # flavour) run every executable BUILD_DIR/tests/**/*.t in sorted order, then
-# every tests/preload/*.sh with BUILD_DIR (made absolute) as $1.  Each test
+# the flavour's negative tests (tests/negative/expect.sh BUILD_DIR PROGRAM,
+# one per program it lists for the flavour: each passes only if the
+# flavour's tool reports its bug), then every tests/preload/*.sh with
+# BUILD_DIR (made absolute) as $1.  Each test
 # runs under `timeout $TIMEOUT` (default 300 s).  Exit status 0 is a pass,
 # 77 a skip, anything else a failure (124: timed out).
 #
@@ -16,6 +19,15 @@
 #
 # Environment: TIMEOUT (seconds), TAIL (lines shown for a failure),
 # SMOKE=1 (pass --smoke to every *.t), VERBOSE=1 (show all output).
+#
+# Flavours (the build directory's name) change how a *.t runs:
+#   valgrind       under memcheck (valgrind -q --error-exitcode=99
+#                  --soname-synonyms=somalloc=nouserintercepts), with
+#                  --smoke; skipped, with the reason, if valgrind is missing
+#   asan-preload   ASAN_OPTIONS=detect_leaks=0 (hakmem owns the heap)
+#   ubsan-mailbox  UBSAN_OPTIONS=print_stacktrace=1
+#   tsan           TSAN_OPTIONS=second_deadlock_stack=1
+# A SKIP line carries the test's last line of output: its reason.
 
 set -u
 export LC_ALL=C		# a '.' in $EPOCHREALTIME, plain sort order
@@ -87,7 +99,10 @@ run() {
 	fi
 	case $rc in
 	0) report PASS "$name" "$(elapsed "$start")" ;;
-	77) report SKIP "$name" "$(elapsed "$start")" ;;
+	77)
+		[ -s "$log" ] && why=" $(tail -n 1 "$log")"
+		report SKIP "$name" "$(elapsed "$start")" "$why"
+		;;
 	*)
 		case $rc in
 		124 | 137) why=" timed out after ${TIMEOUT}s" ;;
@@ -115,18 +130,50 @@ for dir in "$@"; do
 		done < <(find "$abs/tests" -type f -name '*.t' -perm -u+x -print0 |
 			sort -z)
 	fi
+	# how this flavour runs a test: environment, wrapper, arguments
+	envs=()
+	wrap=()
+	args=()
+	[ "$SMOKE" = 1 ] && args=(--smoke)
+	case $flavour in
+	valgrind)
+		wrap=(valgrind -q --error-exitcode=99
+			--soname-synonyms=somalloc=nouserintercepts)
+		args=(--smoke)
+		;;
+	asan-preload) envs=(ASAN_OPTIONS=detect_leaks=0) ;;
+	ubsan-mailbox) envs=(UBSAN_OPTIONS=print_stacktrace=1) ;;
+	tsan) envs=(TSAN_OPTIONS=second_deadlock_stack=1) ;;
+	esac
 	for t in "${tests[@]}"; do
 		name=${t#"$abs/tests/"}
-		if [ "$SMOKE" = 1 ]; then
-			run "$flavour/${name%.t}" "$t" --smoke
-		else
-			run "$flavour/${name%.t}" "$t"
+		if [ ${#wrap[@]} -gt 0 ] && ! command -v "${wrap[0]}" >/dev/null; then
+			report SKIP "$flavour/${name%.t}" 0.0 \
+				" ${wrap[0]} is not installed"
+			continue
 		fi
+		run "$flavour/${name%.t}" env ${envs[@]+"${envs[@]}"} \
+			${wrap[@]+"${wrap[@]}"} "$t" ${args[@]+"${args[@]}"}
 	done
+
+	# the flavour's negative tests: each must be reported by its tool
+	while IFS= read -r n; do
+		run "$flavour/negative/$n" bash "$here/negative/expect.sh" \
+			"$abs" "$n"
+	done < <(bash "$here/negative/expect.sh" --list "$flavour")
 
 	for s in "$here"/preload/*.sh; do
 		[ -f "$s" ] || continue
 		name=$(basename "$s" .sh)
+		case $flavour in
+		asan-preload | tsan)
+			# their runtime must come first in the process: not
+			# into bash or python behind hakmem
+			report SKIP "$flavour/preload/$name" 0.0 \
+				" $flavour's libhakmem.so needs an instrumented program"
+			continue
+			;;
+		esac
 		run "$flavour/preload/$name" bash "$s" "$abs"
 	done
 done

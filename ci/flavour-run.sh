@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# flavour-run.sh - Larson (and, for the checking flavours, the torture
+# test) under one build flavour, with proof that hakmem served it.  What
+# `make <flavour>-run THREADS=N` runs; the CI matrix's last step.
+#
+#   ci/flavour-run.sh FLAVOUR [THREADS]       (build first: make FLAVOUR=..
+#                                              lib tests benches)
+#
+# How each flavour reaches hakmem (the README's "Flavours" section):
+#   release, failfast, ubsan-mailbox
+#                LD_PRELOAD=build/<f>/libhakmem.so build/<f>/bench/larson
+#                (ubsan-mailbox's larson is itself built with UBSan)
+#   asan-preload an ASan-instrumented larson, LD_PRELOAD of the instrumented
+#                library, ASAN_OPTIONS=verify_asan_link_order=0 (the ASan
+#                runtime refuses to start when a preloaded library comes
+#                before it; hakmem must come first to own malloc)
+#   tsan         a TSan-instrumented larson linked with libhakmem.a that
+#                calls hak_* (tests/hak_api_names.h): TSan owns malloc
+#   valgrind     valgrind --soname-synonyms=somalloc=nouserintercepts with
+#                LD_PRELOAD of the client-request build; a small Larson
+#
+# Proof: larson must print hakmem=1 (hak_owns() claimed a block malloc
+# returned) and the process must print hakmem's `hakmem:` stats line
+# (HAKMEM_STATS=1).  Any sanitizer or memcheck report fails the run.
+#
+# Environment: O (build root, default build), LARSON_SECONDS (Larson's
+# run time, default per flavour), LARSON_ARGS (all of Larson's arguments
+# but THREADS), TORTURE=0 (skip the torture test).
+#
+# Prints Larson's result line, then one summary line:
+#   <flavour>-run: ops_per_sec=X threads=T hakmem=1 (served by hakmem)
+set -euo pipefail
+
+usage() {
+	echo "usage: $0 FLAVOUR [THREADS]" >&2
+	exit 2
+}
+
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage; fi
+flavour=$1
+threads=${2:-2}
+case $threads in '' | *[!0-9]* | 0) usage ;; esac
+
+cd "$(dirname "$0")/.."
+build=${O:-build}/$flavour
+[ -d "$build" ] || { echo "$0: $build: not built (make $flavour)" >&2; exit 1; }
+build=$(cd "$build" && pwd)
+lib=$build/libhakmem.so
+larson=$build/bench/larson
+torture=$build/tests/stress/torture.t
+
+# Larson's setting (mimalloc-bench's, scaled to a small machine), the
+# environment, and a wrapper for each flavour.
+seconds=5
+larson_rest='8 1000 5000 100 4141'
+envs=(HAKMEM_STATS=1)
+wrap=()
+preload=1
+do_torture=1
+vg=(valgrind -q --error-exitcode=99
+	--soname-synonyms=somalloc=nouserintercepts)
+case $flavour in
+release) do_torture=0 ;;
+failfast) ;;
+asan-preload)
+	seconds=3
+	envs+=(ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0)
+	;;
+ubsan-mailbox)
+	seconds=3
+	envs+=(UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+	;;
+tsan)
+	seconds=3
+	preload=0
+	envs+=(TSAN_OPTIONS=halt_on_error=1)
+	;;
+valgrind)
+	command -v valgrind >/dev/null ||
+		{ echo "$0: valgrind is not installed" >&2; exit 1; }
+	seconds=1
+	larson_rest='8 1000 500 10 4141'
+	wrap=("${vg[@]}")
+	;;
+debug) ;;
+*) usage ;;
+esac
+seconds=${LARSON_SECONDS:-$seconds}
+[ "${TORTURE:-1}" = 0 ] && do_torture=0
+read -r -a args <<<"${LARSON_ARGS:-$seconds $larson_rest}"
+args+=("$threads")
+
+for f in "$larson" "$lib"; do
+	[ -e "$f" ] || { echo "$0: $f missing (make FLAVOUR=$flavour lib benches)" >&2; exit 1; }
+done
+[ "$preload" = 1 ] && envs+=(LD_PRELOAD="$lib")
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-run.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# reported FILE - true if FILE holds a sanitizer's or memcheck's report
+reported() {
+	grep -Eq 'ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|^==[0-9]+== (Invalid|Conditional|Use of uninit|Mismatched)' "$1"
+}
+
+# fail WHAT FILE - say why, show the report, exit 1
+fail() {
+	echo "$flavour-run: FAIL: $1" >&2
+	tail -n 60 "$2" >&2
+	exit 1
+}
+
+echo "$flavour-run: ${envs[*]} ${wrap[*]} larson ${args[*]}" |
+	sed "s|$PWD/||g" >&2
+rc=0
+env "${envs[@]}" ${wrap[@]+"${wrap[@]}"} "$larson" "${args[@]}" \
+	>"$tmp/larson.out" 2>"$tmp/larson.err" || rc=$?
+cat "$tmp/larson.out"
+[ "$rc" -eq 0 ] || fail "larson exited with status $rc" "$tmp/larson.err"
+! reported "$tmp/larson.err" || fail "the tool reported an error" "$tmp/larson.err"
+line=$(grep -m1 '^larson: ' "$tmp/larson.out" || true)
+[ -n "$line" ] || fail "larson printed no result line" "$tmp/larson.err"
+case " $line " in
+*' hakmem=1 '*) ;;
+*) fail "hak_owns() did not claim larson's blocks (hakmem=0): not hakmem's run" "$tmp/larson.err" ;;
+esac
+grep -q '^hakmem: ' "$tmp/larson.err" ||
+	fail "no 'hakmem:' stats line on stderr: hakmem did not serve the run" "$tmp/larson.err"
+grep '^hakmem: ' "$tmp/larson.err" >&2
+ops=$(sed -n 's/.* ops_per_sec=\([0-9]*\).*/\1/p' <<<"$line")
+
+if [ "$do_torture" = 1 ]; then
+	[ -x "$torture" ] || { echo "$0: $torture missing (make FLAVOUR=$flavour tests)" >&2; exit 1; }
+	targs=(--smoke "$threads")
+	tenv=("${envs[@]}")
+	# torture is linked with libhakmem.a: no preloading
+	for i in "${!tenv[@]}"; do
+		case ${tenv[$i]} in LD_PRELOAD=*) unset 'tenv[i]' ;; esac
+	done
+	echo "$flavour-run: ${wrap[*]} torture ${targs[*]}" >&2
+	rc=0
+	env ${tenv[@]+"${tenv[@]}"} ${wrap[@]+"${wrap[@]}"} "$torture" "${targs[@]}" \
+		>"$tmp/torture.out" 2>"$tmp/torture.err" || rc=$?
+	[ "$rc" -eq 0 ] || fail "torture exited with status $rc" "$tmp/torture.err"
+	! reported "$tmp/torture.err" || fail "the tool reported an error in torture" "$tmp/torture.err"
+	tail -n 1 "$tmp/torture.out" >&2
+fi
+
+echo "$flavour-run: ops_per_sec=$ops threads=$threads hakmem=1 (served by hakmem)"
