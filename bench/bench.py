@@ -595,7 +595,9 @@ def cmd_run(opts):
             if a in ALLOC_PACKAGES]
     if any(b.prog == "redis" for b in cfg.benches):
         pkgs += REDIS_PACKAGES
-    ensure_packages(pkgs + ["gnuplot-nox"], cfg)
+    if not shutil.which("gnuplot"):
+        pkgs.append("gnuplot-nox")
+    ensure_packages(pkgs, cfg)
     build = snapshot(opts.build)
     try:
         return run_suite(cfg, opts, build)
@@ -1129,7 +1131,9 @@ def cmd_instr(opts):
     cfg = Config(smoke=True)
     pkgs = [ALLOC_PACKAGES[a][0] for a in cfg.allocators
             if a in ALLOC_PACKAGES]
-    ensure_packages(pkgs + ["valgrind"], cfg)
+    if not shutil.which("valgrind"):
+        pkgs.append("valgrind")
+    ensure_packages(pkgs, cfg)
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         sys.exit("bench: valgrind (callgrind) is not installed")
     n1 = env_num("BENCH_INSTR_N", 500000, int, 1000)
