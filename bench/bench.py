@@ -16,7 +16,9 @@ under each allocator, interleaved: rep 1: A B C D E for every benchmark,
 rep 2: the same, and so on.  Writes bench/results/<date>-<host>.csv (one
 row per run; "# key: value" lines first, for the machine), then
 regenerates docs/BENCHMARKS.md and docs/bench-throughput.png,
-docs/bench-rss.png from it (report).
+docs/bench-rss.png from it (report).  A row's wall_s and cpu_s are the
+process's wall and CPU (user + sys) seconds: a single-threaded run whose
+wall_s is well above its cpu_s was kept off the CPU by other load.
 
 Allocators: hakmem = LD_PRELOAD of the copied libhakmem.so; glibc = no
 preload; mimalloc, jemalloc, tcmalloc = LD_PRELOAD of Debian's library.
@@ -52,6 +54,7 @@ import math
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -80,7 +83,8 @@ ALLOC_PACKAGES = {
 }
 REDIS_PACKAGES = ("redis-server", "redis-tools")
 CSV_FIELDS = ("bench", "allocator", "rep", "status", "ops_per_sec",
-              "rss_peak_kb", "seconds", "wall_s", "hakmem", "detail")
+              "rss_peak_kb", "seconds", "wall_s", "cpu_s", "hakmem",
+              "detail")
 
 
 def say(msg):
@@ -389,11 +393,14 @@ def describe_status(status):
 def run_one(bench, cfg, build, alloc, lib, rep, timeout):
     """Run once; a CSV row (dict).  status ok or fail, detail says why."""
     argv, env = command_for(bench, cfg, build, alloc, lib)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     status, out, err, wall = run_proc(argv, env, timeout)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     row = {"bench": bench.name, "allocator": alloc, "rep": rep,
            "status": "fail", "ops_per_sec": "", "rss_peak_kb": "",
            "seconds": "", "hakmem": "", "wall_s": f"{wall:.2f}",
-           "detail": ""}
+           "cpu_s": f"{cpu:.2f}", "detail": ""}
     res = parse_result(bench.prefix, out)
     why = None
     if status != 0:
