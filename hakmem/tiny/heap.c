@@ -76,11 +76,15 @@ static bool slow_mode;			/* counting or tracing: shadow heaps */
 static void stat(struct hak_heap *h, unsigned c, enum hak_tiny_stat k,
 		 uint64_t n)
 {
-	/* relaxed: counters order nothing; dead threads count into the
-	 * global heap, so several threads may add to one counter */
-	if (h->state != HEAP_LIVE && h->state != HEAP_GLOBAL)
+	/*
+	 * relaxed load and store, no locked RMW: a heap's counters are
+	 * written by its owner (the global heap's under its lock).  Threads
+	 * after their teardown count into the global heap without the lock
+	 * and may lose an increment: statistics, not accounting.
+	 */
+	if (hak_unlikely(h->state != HEAP_LIVE && h->state != HEAP_GLOBAL))
 		h = &global_heap;
-	atomic_fetch_add_explicit(&h->stat[c][k], n, memory_order_relaxed);
+	hak_store_relaxed(&h->stat[c][k], hak_load_relaxed(&h->stat[c][k]) + n);
 }
 
 /* me - the heap whose slabs this thread owns (through a stats shadow) */
@@ -128,6 +132,29 @@ static void slab_unlink(struct hak_slab **head, struct hak_slab *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	s->next = s->prev = NULL;
+}
+
+/*
+ * The partial list is a FIFO: slabs join at the tail (a free into a full
+ * slab, a drain that found blocks) and refill takes the head, the slab that
+ * has had the longest to collect frees since it was last found empty.
+ */
+static void part_add(struct hak_heap *h, unsigned c, struct hak_slab *s)
+{
+	s->next = NULL;
+	s->prev = h->partial_tail[c];
+	if (s->prev)
+		s->prev->next = s;
+	else
+		h->partial[c] = s;
+	h->partial_tail[c] = s;
+}
+
+static void part_del(struct hak_heap *h, unsigned c, struct hak_slab *s)
+{
+	if (h->partial_tail[c] == s)
+		h->partial_tail[c] = s->prev;
+	slab_unlink(&h->partial[c], s);
 }
 
 static uintptr_t tag_flags(const struct hak_slab *s)
@@ -304,14 +331,14 @@ static size_t collect(struct hak_heap *h, bool release_empty)
 			if (s->free || s->used < s->capacity) {
 				slab_unlink(&h->full[c], s);
 				tag_set(s, h, tag_flags(s) & ~TINY_TAG_FULL);
-				slab_push(&h->partial[c], s);
+				part_add(h, c, s);
 			}
 		}
 		for (s = h->partial[c]; s; s = next) {
 			next = s->next;
 			drain(s);
 			if (release_empty && s->used == 0) {
-				slab_unlink(&h->partial[c], s);
+				part_del(h, c, s);
 				hak_ss_release(s);
 				stat(h, c, TS_SLAB_FREE, 1);
 				released++;
@@ -356,7 +383,7 @@ static void publish_all(struct hak_heap *h)
 			stat(h, c, TS_PUBLISH, 1);
 			hak_trace(HAK_EV_PUBLISH, c, s, 0);
 		}
-		h->partial[c] = h->full[c] = NULL;
+		h->partial[c] = h->full[c] = h->partial_tail[c] = NULL;
 	}
 	atomic_store_explicit(&h->remote_hint, 0, memory_order_relaxed);
 }
@@ -428,7 +455,7 @@ static void scan_full(struct hak_heap *h, unsigned c)
 			continue;
 		}
 		tag_set(s, h, tag_flags(s) & ~TINY_TAG_FULL);
-		slab_push(&h->partial[c], s);
+		part_add(h, c, s);
 	}
 }
 
@@ -491,7 +518,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 	    (hak_load_relaxed(&h->remote_hint) & ~bit))
 		collect_hinted(h, bit);
 	while ((s = h->partial[c])) {
-		slab_unlink(&h->partial[c], s);
+		part_del(h, c, s);
 		if (has_free(s)) {
 			h->cur[c] = s;
 			return pop(s);
@@ -661,7 +688,7 @@ retry:
 		if (tag & TINY_TAG_FULL) {
 			slab_unlink(&h->full[c], s);
 			tag_set(s, h, (tag & TINY_TAG_FLAGS) & ~TINY_TAG_FULL);
-			slab_push(&h->partial[c], s);
+			part_add(h, c, s);
 		}
 		return;
 	}
@@ -680,7 +707,7 @@ retry:
 		s->free = base;
 		s->used--;
 		drain(s);
-		slab_push(&h->partial[c], s);
+		part_add(h, c, s);
 		return;
 	}
 	/* a remote free: read everything we need before the push */
@@ -759,7 +786,7 @@ size_t hak_tiny_trim(void)
 			struct hak_slab *s;
 
 			while ((s = hak_mbox_take(c, (uintptr_t)h)))
-				slab_push(&h->partial[c], s);
+				part_add(h, c, s);
 		}
 		n += collect(h, true);
 	}

@@ -64,13 +64,15 @@ enum hak_tiny_stat {
  * remote_hint (any thread, atomic).
  *   cur[c]:     the slab the fast path pops from; never NULL (an empty
  *               static sentinel slab stands in)
- *   partial[c]: other owned slabs with free blocks (doubly linked)
+ *   partial[c]: other owned slabs with free blocks (doubly linked FIFO,
+ *               partial_tail[c] its tail)
  *   full[c]:    owned slabs with no free block left when last looked at
  *               (TINY_TAG_FULL set); remote frees may be waiting in them
  */
 struct hak_heap {
 	struct hak_slab *cur[TINY_NCLASS];
 	struct hak_slab *partial[TINY_NCLASS];
+	struct hak_slab *partial_tail[TINY_NCLASS];
 	struct hak_slab *full[TINY_NCLASS];
 	_Atomic uint64_t remote_hint;	/* bit c: a full slab got remote frees */
 	uint8_t refills[TINY_NCLASS];	/* refills per class, for the sweep */
