@@ -17,7 +17,7 @@
 #define LARGE_MAGIC		0x4c4b414d48ULL	/* "HMAKL" */
 #define LARGE_FREED		0x464b414d48ULL	/* "HMAKF" */
 #define LARGE_OFF_MIN		64UL
-#define CACHE_MAX_ENTRIES	8
+#define CACHE_MAX_ENTRIES	16
 #define CACHE_MAX_BYTES		(64UL << 20)
 
 struct large_hdr {
@@ -60,15 +60,28 @@ static void unmap_hdr(struct large_hdr *h)
 	hak_os_unmap(h, h->map_size);
 }
 
+/*
+ * cache_take - a cached mapping for @need bytes: the smallest that holds
+ * @need without wasting more than 3/4 of itself, else the largest smaller
+ * one grown in place with mremap (the rest of its 2 MiB region is usually
+ * free), so that only the new pages fault in.
+ */
 static struct large_hdr *cache_take(size_t need)
 {
-	struct large_hdr **pp, **best = NULL, *h;
+	struct large_hdr **pp, **best = NULL, **grow = NULL, *h;
 
 	pthread_mutex_lock(&cache_lock);
-	for (pp = &cache; *pp; pp = &(*pp)->next)
-		if ((*pp)->map_size >= need && (*pp)->map_size <= 2 * need &&
-		    (!best || (*pp)->map_size < (*best)->map_size))
+	for (pp = &cache; *pp; pp = &(*pp)->next) {
+		size_t sz = (*pp)->map_size;
+
+		if (sz >= need && sz / 4 <= need &&
+		    (!best || sz < (*best)->map_size))
 			best = pp;
+		if (sz < need && (!grow || sz > (*grow)->map_size))
+			grow = pp;
+	}
+	if (!best)
+		best = grow;
 	h = best ? *best : NULL;
 	if (h) {
 		*best = h->next;
@@ -76,6 +89,14 @@ static struct large_hdr *cache_take(size_t need)
 		cache_bytes -= h->map_size;
 	}
 	pthread_mutex_unlock(&cache_lock);
+	if (h && h->map_size < need) {
+		if (hak_os_resize(h, h->map_size, need) == 0) {
+			h->map_size = need;
+		} else {
+			unmap_hdr(h);
+			h = NULL;
+		}
+	}
 	return h;
 }
 
