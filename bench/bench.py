@@ -810,6 +810,25 @@ def gaps_text(cells, benches, allocs):
     return lines
 
 
+def busy_note(meta):
+    """A warning when the load average exceeded the cpus during the run."""
+    m = re.search(r"\((\d+) cpus\)", meta.get("cpu", ""))
+    ncpu = int(m.group(1)) if m else 0
+    loads = []
+    for k in ("loadavg_start", "loadavg_end"):
+        try:
+            loads.append(float(meta.get(k, "").split()[0]))
+        except (ValueError, IndexError):
+            pass
+    if not ncpu or not loads or max(loads) <= ncpu:
+        return ""
+    return (f"The machine was busy: a 1-minute load average of up to "
+            f"{max(loads):.1f} on {ncpu} cpus at the start or end of the "
+            "run, so other processes took CPU time from these runs (the "
+            "CSV's wall_s against cpu_s shows which).  Read the min-max "
+            "spreads before the medians.")
+
+
 def render(meta, rows, csv_rel, instr, log, charts):
     cells = cells_of(rows)
     allocs = allocs_in(rows)
@@ -850,6 +869,10 @@ def render(meta, rows, csv_rel, instr, log, charts):
                      ("loadavg_end", "load average at end")):
         if k in meta:
             L.append(f"- {label}: {meta[k]}")
+    busy = busy_note(meta)
+    if busy:
+        L.append("")
+        L.append(busy)
     L.append("")
     L.append("## Commands")
     L.append("")
