@@ -10,7 +10,7 @@
  *
  * Chunk states: PARTIAL (some slabs free, on partial[shift]), FULL (no slab
  * free, on no list), EMPTY (all free, on the empty cache of at most
- * SS_CACHE_MAX chunks, pages decommitted with MADV_DONTNEED; still
+ * SS_CACHE_MAX chunks, all but one spare decommitted (MADV_DONTNEED); still
  * registered so stale lookups see a valid header).  Retire = clear
  * registry, unmap.
  */
@@ -167,9 +167,11 @@ void hak_ss_release(struct hak_slab *s)
 	if (c->free_mask == all_mask(c)) {
 		list_del(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
 		if (nempty < SS_CACHE_MAX) {
-			/* keep the mapping, give the pages back: under the lock,
-			 * since once on the cache the chunk may be reused */
-			hak_os_decommit((char *)c + SS_HDR, SS_SIZE - SS_HDR);
+			/* keep the mapping; past the first spare give the pages
+			 * back, under the lock since once cached it may be reused */
+			if (nempty)
+				hak_os_decommit((char *)c + SS_HDR,
+						SS_SIZE - SS_HDR);
 			list_add(&empty, c);
 			nempty++;
 		} else {

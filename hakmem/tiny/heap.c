@@ -437,7 +437,8 @@ static struct hak_heap *heap_attach(void)
 
 /*
  * scan_full - owner: full slabs that got remote frees go back to the
- * partial list, or, when every block came back, to the superslab box.
+ * partial list, or, when every block came back and the class has another
+ * slab with room, to the superslab box.
  */
 static void scan_full(struct hak_heap *h, unsigned c)
 {
@@ -449,7 +450,9 @@ static void scan_full(struct hak_heap *h, unsigned c)
 			continue;
 		drain(s);
 		slab_unlink(&h->full[c], s);
-		if (s->used == 0) {
+		/* all blocks back: release it, but keep one spare per class so
+		 * a producer/consumer pair does not turn slabs over per batch */
+		if (s->used == 0 && h->partial[c]) {
 			hak_ss_release(s);
 			stat(h, c, TS_SLAB_FREE, 1);
 			continue;
