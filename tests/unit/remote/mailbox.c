@@ -93,17 +93,24 @@ static unsigned long lost[RACERS];	/* adopts that saw PUBLISHED, lost */
  */
 static _Atomic int armed, go;
 
-static void start_line(int r)
+static void start_line(int r, struct t_rng *rng)
 {
+	unsigned jitter = (unsigned)(t_rand(rng) % 256);
+
 	if (atomic_fetch_add_explicit(&armed, 1, memory_order_acq_rel) + 1 ==
 	    nracers * (r + 1)) {
 		atomic_store_explicit(&go, r + 1, memory_order_release);
-		return;
+		/* the opener is ahead by the store's trip to the others */
+		jitter += 200;
+	} else {
+		for (unsigned spin = 1; atomic_load_explicit(&go,
+				memory_order_acquire) <= r; spin++)
+			if (spin % 65536 == 0)
+				sched_yield();
 	}
-	for (unsigned spin = 1;
-	     atomic_load_explicit(&go, memory_order_acquire) <= r; spin++)
-		if (spin % 65536 == 0)
-			sched_yield();
+	/* a random head start, so that any racer may win */
+	for (volatile unsigned i = 0; i < jitter; i++)
+		;
 }
 
 static bool any_published(void)
@@ -118,11 +125,13 @@ static void *racer(void *arg)
 {
 	int id = (int)(intptr_t)arg;
 	uintptr_t me = owner_val(1 + id);
+	struct t_rng rng;
 
+	t_rng_seed(&rng, 1 + (uint64_t)id);
 	for (int r = 0; r < race_rounds; r++) {
 		pthread_barrier_wait(&bar);	/* slabs published */
 		nwon[id] = 0;
-		start_line(r);
+		start_line(r, &rng);
 		for (;;) {
 			struct hak_slab *s = NULL;
 
