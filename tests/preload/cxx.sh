@@ -19,4 +19,5 @@ pl_compare cxx_threads -- "$prog"
 # a second, smaller run with a different batch count: other sizes, fewer
 # hand-offs, and an exit while little is cached
 pl_compare cxx_threads_small -- "$prog" 37
+pl_figures cxx_threads -- "$prog"
 pl_pass "C++ threads give the same output under hakmem"
