@@ -486,6 +486,13 @@ static void *pop(struct hak_slab *s)
 	void *b = s->free;
 
 	s->free = hak_link_get(b);
+	HAK_FF_CHECK(hak_tiny_on_boundary(s, b), "free-list block outside its "
+		     "slab or off a block boundary", s->cls, s, b);
+	HAK_FF_CHECK(!s->free || hak_tiny_on_boundary(s, s->free),
+		     "free-list next pointer outside its slab", s->cls, s,
+		     s->free);
+	HAK_FF_CHECK(s->used < s->capacity, "used count above capacity",
+		     s->cls, s, b);
 	s->used++;
 	return b;
 }
@@ -673,7 +680,7 @@ retry:
 	if (tag & TINY_TAG_ALIGNED)
 		base = block_base(s, p);
 	else if (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride)
-		invalid("not a block start", p, s);
+		invalid("free of a pointer that is not a block start (interior pointer?)", p, s);
 
 	if (counting)
 		stat(h, s->cls, TS_FREE, 1);
