@@ -22,9 +22,12 @@ CXX ?= c++
 ifeq ($(origin CC),default)
 CC := gcc
 endif
+# CC=clang (or clang-14) brings its C++ driver along: mixing compilers
+# would mix sanitizer runtimes.
 ifeq ($(origin CXX),default)
-CXX := g++
+CXX := $(if $(findstring clang,$(CC)),$(subst clang,clang++,$(CC)),g++)
 endif
+IS_CLANG := $(if $(findstring clang,$(CC)),1,0)
 
 # ---- quiet output (kernel/git style) ---------------------------------------
 ifeq ($(origin V),command line)
@@ -53,8 +56,21 @@ FLAVOUR_CFLAGS_tsan          := -O1 -DHAK_DEBUG=1 -DHAK_OVERRIDE=0 -fsanitize=th
 FLAVOUR_CFLAGS_failfast      := -O2 -DHAK_DEBUG=2 -DHAK_FAILFAST=1
 FLAVOUR_CFLAGS_valgrind      := -O1 -DHAK_DEBUG=1 -DHAK_VALGRIND=1
 
+ifeq ($(IS_CLANG),1)
+# clang links its sanitizer runtime statically into programs and not at all
+# into shared libraries: an ASan program's own malloc would then come before
+# a preloaded hakmem, and the UBSan library would not load into plain
+# programs.  -shared-libsan makes both a DSO, as gcc does.
+CLANG_RT_DIR := $(shell $(CC) -print-runtime-dir 2>/dev/null)
+FLAVOUR_LDFLAGS_asan-preload  := -shared-libsan -Wl,-rpath,$(CLANG_RT_DIR)
+FLAVOUR_LDFLAGS_ubsan-mailbox := -shared-libsan -Wl,-rpath,$(CLANG_RT_DIR)
+# valgrind 3.19 cannot read clang 14's default DWARF 5
+FLAVOUR_CFLAGS_valgrind += -gdwarf-4
+endif
+
 # Sanitizers must also be named at link time.
-FLAVOUR_LDFLAGS = $(filter -fsanitize=%,$(FLAVOUR_CFLAGS_$(FLAVOUR)))
+FLAVOUR_LDFLAGS = $(filter -fsanitize=%,$(FLAVOUR_CFLAGS_$(FLAVOUR))) \
+	$(FLAVOUR_LDFLAGS_$(FLAVOUR))
 # Flavours whose sanitizer owns malloc export no libc names: their tests
 # reach hakmem through the hak_* API (tests/hak_api_names.h).
 HAK_API_ONLY := $(if $(filter -DHAK_OVERRIDE=0,$(FLAVOUR_CFLAGS_$(FLAVOUR))),1,0)
@@ -71,7 +87,7 @@ ALL_LDFLAGS = -pthread $(FLAVOUR_LDFLAGS) $(LDFLAGS)
 # Tests and benchmarks are ordinary programs: default visibility, no -fPIC.
 PROG_CFLAGS = -std=gnu11 -pthread -g -O2 -Iinclude -Ihakmem -I. -Itests $(WARN) \
 	-Wno-missing-prototypes $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(TEST_API_FLAGS) $(CFLAGS)
-PROG_CXXFLAGS = -std=gnu++17 -pthread -g -O2 -Iinclude -Wall -Wextra \
+PROG_CXXFLAGS = -std=gnu++17 -fsized-deallocation -pthread -g -O2 -Iinclude -Wall -Wextra \
 	$(filter -fsanitize=% -D%,$(FLAVOUR_CFLAGS_$(FLAVOUR))) \
 	$(filter -D%,$(TEST_API_FLAGS)) $(CXXFLAGS)
 
@@ -98,7 +114,8 @@ BENCH_PROGS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 
 # ---- top-level targets -----------------------------------------------------
 .PHONY: all lib tests negatives benches $(FLAVOURS) test $(FLAVOUR_TESTS) check test-unit test-preload \
-	larson-run $(FLAVOUR_RUNS) run-deps bench-tiny-hot clean help FORCE
+	larson-run $(FLAVOUR_RUNS) run-deps bench-tiny-hot clean help FORCE \
+	lint shellcheck check-workflows check-includes check-headers
 .DEFAULT_GOAL := all
 
 all: lib
@@ -150,8 +167,50 @@ clean:
 	rm -rf $(O)
 
 help:
-	@echo 'targets: all (release lib) | release debug | test | larson-run THREADS=N'
-	@echo '         bench-tiny-hot | clean | V=1 for full commands | O=dir'
+	@echo 'targets: all (release lib) | $(FLAVOURS)'
+	@echo '         test (every flavour) | test-<flavour> | <flavour>-run THREADS=N'
+	@echo '         larson-run THREADS=N (hakmem vs glibc vs mimalloc) | bench-tiny-hot'
+	@echo '         lint = shellcheck check-workflows check-headers check-includes'
+	@echo '         clean | V=1 for full commands | O=dir | CC=clang'
+
+# ---- lint (ci/: one script per step) -----------------------------------------
+lint: shellcheck check-workflows check-headers check-includes
+	@echo 'lint: all clean'
+
+shellcheck:
+	@ci/lint-shell.sh
+
+# The npm validator goes to $(O)/tools (ignored by git; installed once).
+check-workflows:
+	@O=$(O) ci/check-workflows.sh
+
+check-includes:
+	@ci/check-includes.sh
+	@ci/check-includes.sh --self-test
+
+# Every header compiles on its own (git's check-headers): the library's
+# with the library's flags, the tests' with the programs' flags, and the
+# public header as C++ too.  Included from a stub, as a user would.
+LIB_HDRS  := $(sort $(wildcard include/*.h hakmem/*.h hakmem/*/*.h debug/*.h))
+TEST_HDRS := $(sort $(wildcard tests/*.h tests/*/*.h))
+check-headers:
+	@set -e; n=0; \
+	for h in $(LIB_HDRS); do \
+		printf '#include "%s"\n' $$h | \
+			$(CC) $(ALL_CFLAGS) -Werror -fsyntax-only -x c - || \
+			{ echo "check-headers: $$h does not compile on its own" >&2; exit 1; }; \
+		n=$$((n + 1)); \
+	done; \
+	for h in $(TEST_HDRS); do \
+		printf '#include "%s"\n' $$h | \
+			$(CC) $(PROG_CFLAGS) -Werror -fsyntax-only -x c - || \
+			{ echo "check-headers: $$h does not compile on its own" >&2; exit 1; }; \
+		n=$$((n + 1)); \
+	done; \
+	printf '#include "hakmem.h"\n' | \
+		$(CXX) $(PROG_CXXFLAGS) -Werror -fsyntax-only -x c++ - || \
+		{ echo "check-headers: include/hakmem.h is not valid C++" >&2; exit 1; }; \
+	echo "check-headers: $$n headers compile on their own (hakmem.h as C++ too)"
 
 # ---- rules -----------------------------------------------------------------
 # Rebuild a flavour when its compiler or flags change (git's GIT-CFLAGS).

@@ -9,7 +9,7 @@
 
 #include "neg.h"
 
-static int *_Atomic handed;
+static int *handed;		/* written and read with __atomic_*, relaxed */
 static int go;
 
 static void *writer(void *arg)
