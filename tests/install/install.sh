@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# install.sh BUILD_DIR - `make install` and `make uninstall` of BUILD_DIR's
+# flavour (its last path component), built afresh in a temporary O= so that
+# nothing of BUILD_DIR is touched, with PREFIX=/opt/hakmem-test and a
+# temporary DESTDIR.  Then, through pkg-config (PKG_CONFIG_PATH and
+# PKG_CONFIG_SYSROOT_DIR pointing into DESTDIR), tests/install/owns.c is
+# built and run three ways, and must print hak_owns=1 for every block:
+#   dynamic       $(pkg-config --cflags --libs hakmem), run with
+#                 LD_LIBRARY_PATH; ldd must name the installed .so
+#   static        libhakmem.a linked in (-Wl,-Bstatic ... --static --libs),
+#                 libc still shared; ldd must not name libhakmem
+#   all-static    cc -static $(pkg-config --static --cflags --libs hakmem)
+#                 (only when the C library's libc.a is installed)
+# Last, make uninstall must leave no file behind (directories may stay).
+# tests/preload/install.sh runs it, so `make test` does.
+#
+#   exit 0 pass, 1 fail, 77 skip
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../preload/common.bash disable=SC1091
+. "$here/../preload/common.bash"
+
+pl_init install "${1:-}"
+# a sanitizer flavour's libhakmem.a needs that sanitizer's runtime linked
+# in too: not what a user installs
+if ldd "$PL_LIB" 2>/dev/null | grep -q 'san\.so'; then
+	pl_skip "$PL_LIB links a sanitizer runtime"
+fi
+pl_need pkgconf
+for t in make cc pkg-config; do
+	command -v "$t" >/dev/null || pl_skip "no $t"
+done
+src=$(cd "$here/../.." && pwd)
+flavour=$(basename "$PL_BUILD")
+prefix=/opt/hakmem-test
+dest=$PL_TMP/dest
+mk=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make -C "$src"
+	--no-print-directory O="$PL_TMP/o" FLAVOUR="$flavour" PREFIX="$prefix"
+	DESTDIR="$dest")
+
+"${mk[@]}" install >"$PL_TMP/install.log" 2>&1 ||
+	{ tail -n 20 "$PL_TMP/install.log" >&2; pl_fail "make install failed"; }
+files=(lib/libhakmem.so lib/libhakmem.a include/hakmem.h
+	lib/pkgconfig/hakmem.pc share/man/man3/hakmem.3)
+for f in "${files[@]}"; do
+	[ -f "$dest$prefix/$f" ] || pl_fail "make install did not install $prefix/$f"
+done
+got=$(cd "$dest" && find . ! -type d | sort | sed 's|^\.||')
+want=$(printf "$prefix/%s\n" "${files[@]}" | sort)
+[ "$got" = "$want" ] || pl_fail "make install installed other files: $got"
+echo "$PL_NAME: make install: ${#files[@]} files under DESTDIR$prefix"
+
+export PKG_CONFIG_PATH=$dest$prefix/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
+export PKG_CONFIG_LIBDIR=$PKG_CONFIG_PATH	# nothing of the system's
+pc_ver=$(pkg-config --modversion hakmem) || pl_fail "pkg-config cannot find hakmem"
+grep -qx "prefix=$prefix" "$dest$prefix/lib/pkgconfig/hakmem.pc" ||
+	pl_fail "hakmem.pc does not say prefix=$prefix"
+echo "$PL_NAME: pkg-config: hakmem $pc_ver:" \
+	"$(pkg-config --cflags --libs hakmem) | --static: $(pkg-config --static --libs hakmem)"
+cd "$PL_TMP"
+
+# run NAME - run ./NAME, every line must say hak_owns=1
+run() {
+	local rc=0
+	env "$@" >"$PL_TMP/run.out" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ] || grep -q 'hak_owns=0' "$PL_TMP/run.out" ||
+		! grep -q 'hak_owns=1' "$PL_TMP/run.out"; then
+		cat "$PL_TMP/run.out" >&2
+		pl_fail "$*: exit $rc, not every block hakmem's"
+	fi
+}
+
+# shellcheck disable=SC2046 # pkg-config's output is words
+cc -o dyn "$here/owns.c" $(pkg-config --cflags --libs hakmem) -pthread ||
+	pl_fail "dynamic link against the installed hakmem failed"
+LD_LIBRARY_PATH=$dest$prefix/lib ldd ./dyn |
+	grep -q "libhakmem.so => $dest$prefix/lib/libhakmem.so" ||
+	{ LD_LIBRARY_PATH=$dest$prefix/lib ldd ./dyn >&2; pl_fail "dyn does not load the installed libhakmem.so"; }
+run LD_LIBRARY_PATH="$dest$prefix/lib" ./dyn
+echo "$PL_NAME: dynamic: $(grep -c 'hak_owns=1' run.out) blocks, all hakmem's"
+
+# shellcheck disable=SC2046
+cc -o static "$here/owns.c" $(pkg-config --cflags hakmem) \
+	-Wl,-Bstatic $(pkg-config --static --libs hakmem) -Wl,-Bdynamic ||
+	pl_fail "static link of the installed libhakmem.a failed"
+! ldd ./static | grep -q libhakmem || pl_fail "static still needs libhakmem.so"
+run ./static
+echo "$PL_NAME: static libhakmem.a: $(grep -c 'hak_owns=1' run.out) blocks, all hakmem's"
+
+if [ -f "$(cc -print-file-name=libc.a)" ]; then
+	# shellcheck disable=SC2046
+	cc -static -o allstatic "$here/owns.c" \
+		$(pkg-config --static --cflags --libs hakmem) 2>"$PL_TMP/cc.err" ||
+		{ cat "$PL_TMP/cc.err" >&2; pl_fail "cc -static against the installed hakmem failed"; }
+	run ./allstatic
+	echo "$PL_NAME: cc -static: $(grep -c 'hak_owns=1' run.out) blocks, all hakmem's"
+else
+	echo "$PL_NAME: no libc.a: cc -static not tried"
+fi
+
+"${mk[@]}" uninstall >"$PL_TMP/uninstall.log" 2>&1 ||
+	{ tail -n 20 "$PL_TMP/uninstall.log" >&2; pl_fail "make uninstall failed"; }
+left=$(cd "$dest" && find . ! -type d)
+[ -z "$left" ] || pl_fail "make uninstall left: $left"
+pl_pass "installed, built against with pkg-config three ways, uninstalled"
