@@ -20,8 +20,8 @@ preload-deps: lib $(PRELOAD_PROGS)
 
 test-preload:
 	@$(MAKE) --no-print-directory FLAVOUR=release preload-deps
-	@TIMEOUT=$(TIMEOUT) tests/preload/suite.bash $(O)/release $(PRELOAD)
+	@TIMEOUT=$(TIMEOUT) bash tests/preload/suite.bash $(O)/release $(PRELOAD)
 
 self-host:
 	@$(MAKE) --no-print-directory FLAVOUR=release lib
-	@SELFHOST_FULL=1 PRELOAD_FIGURES=1 tests/preload/selfhost.sh $(O)/release
+	@SELFHOST_FULL=1 PRELOAD_FIGURES=1 bash tests/preload/selfhost.sh $(O)/release
