@@ -19,7 +19,7 @@
 enum hak_ev {
 	HAK_EV_ALLOC = 1,	/* aux: request size */
 	HAK_EV_FREE,		/* aux: 1 local, 0 remote */
-	HAK_EV_REMOTE_PUSH,	/* ptr: block, aux: owner heap id */
+	HAK_EV_REMOTE_PUSH,	/* ptr: block, aux: owner heap address */
 	HAK_EV_DRAIN,		/* ptr: slab, aux: blocks drained */
 	HAK_EV_ADOPT,		/* ptr: slab */
 	HAK_EV_PUBLISH,		/* ptr: slab */

@@ -119,6 +119,16 @@ static inline void hak_track_noaccess(void *p, size_t size)
 	(void)p, (void)size;
 }
 
+/* hak_track_unmapped - [p, p + size) goes back to the OS: forget its
+ * poisoning, or whoever maps that range next inherits it */
+static inline void hak_track_unmapped(void *p, size_t size)
+{
+#if HAK_ASAN
+	__asan_unpoison_memory_region(p, size);
+#endif
+	(void)p, (void)size;
+}
+
 /* hak_track_poisoned - ASan: is the first byte of @p poisoned? */
 static inline bool hak_track_poisoned(const void *p)
 {

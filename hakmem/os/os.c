@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "os/os.h"
+#include "hak_track.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,6 +92,7 @@ void *hak_os_map_aligned(size_t size, size_t align, size_t off)
 
 int hak_os_unmap(void *p, size_t size)
 {
+	hak_track_unmapped(p, size);
 	if (munmap(p, size) != 0)
 		return -errno;
 	account(0, size);
@@ -104,6 +106,8 @@ int hak_os_decommit(void *p, size_t size)
 
 int hak_os_resize(void *p, size_t old_size, size_t new_size)
 {
+	if (new_size < old_size)
+		hak_track_unmapped((char *)p + new_size, old_size - new_size);
 	if (mremap(p, old_size, new_size, 0) == MAP_FAILED)
 		return -errno;
 	if (new_size > old_size)
@@ -115,7 +119,11 @@ int hak_os_resize(void *p, size_t old_size, size_t new_size)
 
 int hak_os_move(void *p, size_t old_size, size_t new_size, void *dst)
 {
-	/* dst was mapped by the caller with new_size bytes; mremap replaces it */
+	/* dst was mapped by the caller with new_size bytes; mremap replaces
+	 * it.  The pages keep their contents but not their shadow: unpoison
+	 * both ranges (the tracked flavours re-poison what they hand out) */
+	hak_track_unmapped(p, old_size);
+	hak_track_unmapped(dst, new_size);
 	if (mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst) ==
 	    MAP_FAILED)
 		return -errno;

@@ -2,8 +2,9 @@
 /*
  * remote/mailbox.c - per-class lists of published (ownerless) slabs.
  *
- * One mutex per class guards that class's list, its count and the tags of
- * the slabs on it.  Adoption happens once per slab hand-over (thread exit,
+ * One mutex guards every class's list, count and the tags of the slabs on
+ * them (per-class locks made fork() hold more locks at once than TSan's
+ * deadlock detector can follow, for no measurable gain).  Adoption happens once per slab hand-over (thread exit,
  * or a slab given up), never on a fast path, so a lock is the simple and
  * sufficient choice; the CAS on the tag is still the one step that makes a
  * thread the owner (invariant 4), and it cannot fail while the lock is held
@@ -16,14 +17,12 @@
 #define MBOX_NCLASS	64
 
 struct mbox {
-	pthread_mutex_t lock;
-	struct hak_slab *head;		/* lock */
-	size_t n;			/* lock */
-} __attribute__((aligned(64)));
-
-static struct mbox boxes[MBOX_NCLASS] = {
-	[0 ... MBOX_NCLASS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
+	struct hak_slab *head;		/* mbox_lock */
+	size_t n;			/* mbox_lock */
 };
+
+static pthread_mutex_t mbox_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mbox boxes[MBOX_NCLASS];
 
 static void unlink_slab(struct mbox *b, struct hak_slab *s)
 {
@@ -44,7 +43,7 @@ void hak_mbox_publish(unsigned cls, struct hak_slab *s)
 	uintptr_t tag = hak_load_relaxed(&s->owner_tag);
 
 	HAK_ASSERT(cls < MBOX_NCLASS && (tag & HAK_TAG_OWNER_MASK));
-	pthread_mutex_lock(&b->lock);
+	pthread_mutex_lock(&mbox_lock);
 	s->prev = NULL;
 	s->next = b->head;
 	if (b->head)
@@ -56,7 +55,7 @@ void hak_mbox_publish(unsigned cls, struct hak_slab *s)
 	 * consistent slab once it takes the lock itself */
 	hak_store_release(&s->owner_tag,
 			  (tag & ~HAK_TAG_OWNER_MASK) | HAK_TAG_PUBLISHED);
-	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_unlock(&mbox_lock);
 }
 
 /* claim - lock held, @s on the list: make @owner its owner */
@@ -83,11 +82,11 @@ struct hak_slab *hak_mbox_take(unsigned cls, uintptr_t owner)
 	/* racy peek to skip the lock when empty; the lock decides */
 	if (!__atomic_load_n(&b->head, __ATOMIC_RELAXED))
 		return NULL;
-	pthread_mutex_lock(&b->lock);
+	pthread_mutex_lock(&mbox_lock);
 	s = b->head;
 	if (s)
 		claim(b, s, owner);
-	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_unlock(&mbox_lock);
 	return s;
 }
 
@@ -96,12 +95,12 @@ bool hak_mbox_adopt(unsigned cls, struct hak_slab *s, uintptr_t owner)
 	struct mbox *b = &boxes[cls];
 	bool won = false;
 
-	pthread_mutex_lock(&b->lock);
+	pthread_mutex_lock(&mbox_lock);
 	if (hak_load_relaxed(&s->owner_tag) & HAK_TAG_PUBLISHED) {
 		claim(b, s, owner);
 		won = true;
 	}
-	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_unlock(&mbox_lock);
 	return won;
 }
 
@@ -109,28 +108,24 @@ size_t hak_mbox_count(void)
 {
 	size_t n = 0;
 
-	for (unsigned c = 0; c < MBOX_NCLASS; c++) {
-		pthread_mutex_lock(&boxes[c].lock);
+	pthread_mutex_lock(&mbox_lock);
+	for (unsigned c = 0; c < MBOX_NCLASS; c++)
 		n += boxes[c].n;
-		pthread_mutex_unlock(&boxes[c].lock);
-	}
+	pthread_mutex_unlock(&mbox_lock);
 	return n;
 }
 
 void hak_mbox_fork_prepare(void)
 {
-	for (unsigned c = 0; c < MBOX_NCLASS; c++)
-		pthread_mutex_lock(&boxes[c].lock);
+	pthread_mutex_lock(&mbox_lock);
 }
 
 void hak_mbox_fork_parent(void)
 {
-	for (unsigned c = MBOX_NCLASS; c-- > 0;)
-		pthread_mutex_unlock(&boxes[c].lock);
+	pthread_mutex_unlock(&mbox_lock);
 }
 
 void hak_mbox_fork_child(void)
 {
-	for (unsigned c = 0; c < MBOX_NCLASS; c++)
-		pthread_mutex_init(&boxes[c].lock, NULL);
+	pthread_mutex_init(&mbox_lock, NULL);
 }

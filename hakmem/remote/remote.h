@@ -89,7 +89,7 @@ HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
  *
  * - A published slab's owner_tag is HAK_TAG_PUBLISHED plus whatever flag
  *   bits of the front end it carried (never an owner).  Only a holder of the
- *   class's mailbox lock changes a published slab's tag.
+ *   mailbox lock changes a published slab's tag.
  * - publish (owner): the owner hands over everything, its owner-only fields
  *   included; the mailbox lock orders those writes before any adopter's
  *   reads.  The slab's next/prev links belong to the mailbox meanwhile.

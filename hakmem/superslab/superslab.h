@@ -57,15 +57,15 @@ struct hak_slab {
 };
 HAK_BUILD_BUG_ON(sizeof(struct hak_slab) != 64);
 
+/* slabs[] first: p -> slab metadata is chunk + index * 64, no offset */
 struct hak_chunk {
+	struct hak_slab slabs[SS_MAX_SLABS];
 	uint64_t magic;			/* SS_MAGIC while mapped */
 	uint8_t shift;			/* slab span shift */
 	uint8_t nslabs;			/* SS_SIZE >> shift */
 	uint8_t pad_[2];
 	uint32_t free_mask;		/* slabs not out; ss lock */
 	struct hak_chunk *next, *prev;	/* ss lists; ss lock */
-	uint64_t pad2_[4];
-	struct hak_slab slabs[SS_MAX_SLABS];
 };
 HAK_BUILD_BUG_ON(sizeof(struct hak_chunk) > SS_HDR);
 

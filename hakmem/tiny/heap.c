@@ -724,7 +724,7 @@ retry:
 	uint64_t bit = 1ULL << s->cls;
 
 	stat(h, s->cls, TS_REMOTE, 1);
-	hak_trace(HAK_EV_REMOTE_PUSH, s->cls, base, owner ? owner->id : 0);
+	hak_trace(HAK_EV_REMOTE_PUSH, s->cls, base, (uintptr_t)owner);
 	if (hak_remote_push(s, base) && owner)
 		/* release: the owner's acquire on the hint sees our push */
 		atomic_fetch_or_explicit(&owner->remote_hint, bit,

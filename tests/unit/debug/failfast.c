@@ -12,6 +12,7 @@
 
 #include "hakmem.h"
 #include "helpers.h"
+#include "superslab/superslab.h"
 
 #ifndef HAK_FAILFAST
 #define HAK_FAILFAST 0
@@ -77,8 +78,9 @@ static void bad_magic(void)
 {
 	char *p = xmalloc(64);
 
-	/* the SuperSlab header starts with its magic */
-	*(volatile uint64_t *)((uintptr_t)p & ~(uintptr_t)((2 << 20) - 1)) = 0;
+	struct hak_chunk *c = hak_ss_chunk_of((uintptr_t)p);
+
+	*(volatile uint64_t *)&c->magic = 0;
 	xfree(p);
 }
 
