@@ -434,8 +434,10 @@ void *hak_api_malloc_tracked(size_t size)
 	if (HAK_ASAN && hak_unlikely(!atomic_load_explicit(&asan_ready,
 						memory_order_acquire)))
 		return boot_alloc(size);
-	if (size > (size_t)PTRDIFF_MAX - HAK_REDZONE)
+	if (size > (size_t)PTRDIFF_MAX - HAK_REDZONE) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	return track_out(raw_malloc(size + HAK_REDZONE), size, false);
 }
 
