@@ -36,9 +36,10 @@ src=$(cd "$here/../.." && pwd)
 flavour=$(basename "$PL_BUILD")
 prefix=/opt/hakmem-test
 dest=$PL_TMP/dest
+read -r -a compilers < <(pl_compilers) || true
 mk=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make -C "$src"
 	--no-print-directory O="$PL_TMP/o" FLAVOUR="$flavour" PREFIX="$prefix"
-	DESTDIR="$dest")
+	DESTDIR="$dest" ${compilers[@]+"${compilers[@]}"})
 
 "${mk[@]}" install >"$PL_TMP/install.log" 2>&1 ||
 	{ tail -n 20 "$PL_TMP/install.log" >&2; pl_fail "make install failed"; }

@@ -201,3 +201,14 @@ pl_figures() {
 	echo "$line"
 	[ -z "${PRELOAD_FIGURES_FILE:-}" ] || echo "$row" >>"$PRELOAD_FIGURES_FILE"
 }
+
+# pl_compilers - "CC=... CXX=..." that built $PL_BUILD (the first two words
+# of its .cflags stamp), for a make of this tree that must use the same
+# compilers; nothing if there is no stamp.
+pl_compilers() {
+	local cc cxx rest
+	[ -f "$PL_BUILD/.cflags" ] || return 0
+	read -r cc cxx rest <"$PL_BUILD/.cflags" || true
+	[ -n "$cc" ] && [ -n "$cxx" ] && echo "CC=$cc CXX=$cxx"
+	return 0
+}

@@ -36,8 +36,11 @@ out=$PL_TMP/o
 jobs=$(nproc 2>/dev/null || echo 2)
 # a make above us (make test, make self-host) must not pass its O= or
 # FLAVOUR= or jobserver down to this build
+# the compilers that built BUILD_DIR (gcc or clang)
+read -r -a compilers < <(pl_compilers) || true
 mk=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make -C "$src"
-	--no-print-directory -j"$jobs" FLAVOUR=release)
+	--no-print-directory -j"$jobs" FLAVOUR=release
+	${compilers[@]+"${compilers[@]}"})
 
 # 1. the build, every process on hakmem
 start=$EPOCHREALTIME
@@ -79,7 +82,7 @@ if [ -f "$ref/.cflags" ] && cmp -s "$ref/.cflags" "$out/release/.cflags"; then
 			differ+=("$rel")
 		fi
 	done < <(find "$out/release/obj" -name '*.o' | sort)
-	echo "$PL_NAME: $same objects byte-identical to glibc-built $ref" \
+	echo "$PL_NAME: $same objects byte-identical to those of $ref (built on glibc)" \
 		"($stale not comparable: sources newer)"
 	[ ${#differ[@]} -eq 0 ] ||
 		pl_fail "objects built under hakmem differ: ${differ[*]}"
@@ -117,7 +120,7 @@ done
 if [ "${SELFHOST_FULL:-0}" = 1 ]; then
 	# shellcheck disable=SC2016
 	pl_figures make_lib_tests O="$PL_TMP/fig" -- bash -c \
-		'rm -rf "$O" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$0" -j"$1" O="$O" lib tests >/dev/null; exit $?' \
-		"$src" "$jobs"
+		'rm -rf "$O" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$0" -j"$1" O="$O" "${@:2}" lib tests >/dev/null; exit $?' \
+		"$src" "$jobs" ${compilers[@]+"${compilers[@]}"}
 fi
 pl_pass "hakmem builds itself under hakmem, and the result passes its tests"
