@@ -9,8 +9,8 @@
 #                                     its own release library, then run the
 #                                     self-built library's tests (full length)
 #
-# `make test` runs the same scripts for every flavour through tests/run.sh
-# (quietly, without the figures).
+# `make test` runs the same scripts for each flavour it tests, through
+# tests/run.sh (quietly, without the figures).
 
 .PHONY: test-preload self-host preload-deps
 
