@@ -131,7 +131,7 @@ $(FLAVOURS):
 
 # The README's test command: every flavour built, all of their tests (and
 # negative tests) run; one summary line.  `make test-<flavour>`: just one.
-TEST_FLAVOURS := release debug
+TEST_FLAVOURS := $(FLAVOURS)
 test:
 	@$(MAKE) --no-print-directory FLAVOUR=release tests benches
 	@set -e; for f in $(filter-out release,$(TEST_FLAVOURS)); do \

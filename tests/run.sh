@@ -28,6 +28,11 @@
 #   ubsan-mailbox  UBSAN_OPTIONS=print_stacktrace=1
 #   tsan           TSAN_OPTIONS=second_deadlock_stack=1
 # A SKIP line carries the test's last line of output: its reason.
+#
+# tests/known-failures lists "<flavour>/<test>  reason" lines: allocator
+# bugs a flavour found that are not fixed yet.  Such a test still runs; a
+# failure is reported as SKIP with "KNOWN FAILURE: reason", a pass as PASS
+# with a reminder to delete the line.  KNOWN_FAILURES=0 ignores the list.
 
 set -u
 export LC_ALL=C		# a '.' in $EPOCHREALTIME, plain sort order
@@ -53,6 +58,16 @@ case $TIMEOUT in
 	exit 2
 	;;
 esac
+
+# known[flavour/test] = why it fails today (tests/known-failures)
+declare -A known=()
+if [ "${KNOWN_FAILURES:-1}" != 0 ] && [ -f "$here/known-failures" ]; then
+	while read -r kname kwhy; do
+		case $kname in '' | '#'*) continue ;; esac
+		known[$kname]=$kwhy
+	done <"$here/known-failures"
+fi
+known_hit=()
 
 log=$(mktemp "${TMPDIR:-/tmp}/hakmem-test.XXXXXX") || exit 2
 trap 'rm -f "$log"' EXIT
@@ -97,8 +112,20 @@ run() {
 		timeout -k 10 "$TIMEOUT" "$@" </dev/null >"$log" 2>&1
 		rc=$?
 	fi
+	if [ -n "${known[$name]+set}" ]; then
+		case $rc in
+		0) why=" (listed in tests/known-failures but passes: delete the line)" ;;
+		77) ;;
+		*)
+			known_hit+=("$name")
+			report SKIP "$name" "$(elapsed "$start")" \
+				" KNOWN FAILURE (exit $rc): ${known[$name]}"
+			return
+			;;
+		esac
+	fi
 	case $rc in
-	0) report PASS "$name" "$(elapsed "$start")" ;;
+	0) report PASS "$name" "$(elapsed "$start")" "$why" ;;
 	77)
 		[ -s "$log" ] && why=" $(tail -n 1 "$log")"
 		report SKIP "$name" "$(elapsed "$start")" "$why"
@@ -179,6 +206,9 @@ for dir in "$@"; do
 done
 
 status=0
+if [ ${#known_hit[@]} -ne 0 ]; then
+	echo "known failures (tests/known-failures, not counted as failed): ${known_hit[*]}"
+fi
 if [ "$failed" -ne 0 ]; then
 	echo "failed: ${failures[*]}"
 	status=1
