@@ -152,12 +152,14 @@ larson-run:
 	@bench/larson-run.sh $(O)/release $(THREADS)
 
 # `make asan-preload-run THREADS=4`: Larson (and, for the checking
-# flavours, the torture test) under that flavour, proved to be hakmem's.
+# flavours, stress tests) under that flavour, proved to be hakmem's.
 $(FLAVOUR_RUNS):
 	@$(MAKE) --no-print-directory FLAVOUR=$(@:-run=) run-deps
 	@O=$(O) ci/flavour-run.sh $(@:-run=) $(THREADS)
 
-run-deps: lib $(B)/bench/larson $(B)/tests/stress/torture.t
+RUN_STRESS := $(patsubst %.c,$(B)/%.t,$(wildcard tests/stress/torture.c \
+	tests/stress/churn.c tests/stress/prodcons.c))
+run-deps: lib $(B)/bench/larson $(RUN_STRESS)
 
 bench-tiny-hot:
 	@$(MAKE) --no-print-directory FLAVOUR=release lib benches

@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# flavour-run.sh - Larson (and, for the checking flavours, the torture
-# test) under one build flavour, with proof that hakmem served it.  What
+# flavour-run.sh - Larson (and, for the checking flavours, stress tests)
+# under one build flavour, with proof that hakmem served it.  What
 # `make <flavour>-run THREADS=N` runs; the CI matrix's last step.
+#
+# Stress tests, full length (tests/stress/; linked with libhakmem.a; under
+# memcheck with --smoke):
+#   asan-preload, failfast, valgrind (under memcheck)   torture
+#   ubsan-mailbox, tsan    torture, churn (thread churn: exiting threads
+#                          publish their slabs, successors adopt them) and
+#                          prodcons (every block freed by another thread):
+#                          the workloads that drive the remote queues and
+#                          the mailbox hardest
 #
 #   ci/flavour-run.sh FLAVOUR [THREADS]       (build first: make FLAVOUR=..
 #                                              lib tests benches)
@@ -27,7 +36,7 @@
 #
 # Environment: O (build root, default build), LARSON_SECONDS (Larson's
 # run time, default per flavour), LARSON_ARGS (all of Larson's arguments
-# but THREADS), TORTURE=0 (skip the torture test).
+# but THREADS), STRESS=0 (skip the stress tests).
 #
 # Prints Larson's result line, then one summary line:
 #   <flavour>-run: ops_per_sec=X threads=T hakmem=1 (served by hakmem)
@@ -49,7 +58,6 @@ build=${O:-build}/$flavour
 build=$(cd "$build" && pwd)
 lib=$build/libhakmem.so
 larson=$build/bench/larson
-torture=$build/tests/stress/torture.t
 
 # Larson's setting (mimalloc-bench's, scaled to a small machine), the
 # environment, and a wrapper for each flavour.
@@ -58,11 +66,11 @@ larson_rest='8 1000 5000 100 4141'
 envs=(HAKMEM_STATS=1)
 wrap=()
 preload=1
-do_torture=1
+stress=(torture)
 vg=(valgrind -q --error-exitcode=99
 	--soname-synonyms=somalloc=nouserintercepts)
 case $flavour in
-release) do_torture=0 ;;
+release) stress=() ;;
 failfast) ;;
 asan-preload)
 	seconds=3
@@ -71,11 +79,13 @@ asan-preload)
 ubsan-mailbox)
 	seconds=3
 	envs+=(UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+	stress=(torture churn prodcons)
 	;;
 tsan)
 	seconds=3
 	preload=0
 	envs+=(TSAN_OPTIONS=halt_on_error=1)
+	stress=(torture churn prodcons)
 	;;
 valgrind)
 	command -v valgrind >/dev/null ||
@@ -88,7 +98,7 @@ debug) ;;
 *) usage ;;
 esac
 seconds=${LARSON_SECONDS:-$seconds}
-[ "${TORTURE:-1}" = 0 ] && do_torture=0
+if [ "${STRESS:-1}" = 0 ]; then stress=(); fi
 read -r -a args <<<"${LARSON_ARGS:-$seconds $larson_rest}"
 args+=("$threads")
 
@@ -131,21 +141,27 @@ grep -q '^hakmem: ' "$tmp/larson.err" ||
 grep '^hakmem: ' "$tmp/larson.err" >&2
 ops=$(sed -n 's/.* ops_per_sec=\([0-9]*\).*/\1/p' <<<"$line")
 
-if [ "$do_torture" = 1 ]; then
-	[ -x "$torture" ] || { echo "$0: $torture missing (make FLAVOUR=$flavour tests)" >&2; exit 1; }
-	targs=(--smoke "$threads")
-	tenv=("${envs[@]}")
-	# torture is linked with libhakmem.a: no preloading
-	for i in "${!tenv[@]}"; do
-		case ${tenv[$i]} in LD_PRELOAD=*) unset 'tenv[i]' ;; esac
-	done
-	echo "$flavour-run: ${wrap[*]} torture ${targs[*]}" >&2
+# the stress tests link libhakmem.a: no preloading
+tenv=()
+for e in "${envs[@]}"; do
+	case $e in LD_PRELOAD=*) ;; *) tenv+=("$e") ;; esac
+done
+for t in ${stress[@]+"${stress[@]}"}; do
+	prog=$build/tests/stress/$t.t
+	if [ ! -x "$prog" ]; then
+		echo "$0: $prog missing (make FLAVOUR=$flavour run-deps)" >&2
+		exit 1
+	fi
+	targs=()
+	[ "$flavour" = valgrind ] && targs=(--smoke)
+	[ "$t" = torture ] && targs+=("$threads")
+	echo "$flavour-run: ${wrap[*]} $t ${targs[*]}" >&2
 	rc=0
-	env ${tenv[@]+"${tenv[@]}"} ${wrap[@]+"${wrap[@]}"} "$torture" "${targs[@]}" \
-		>"$tmp/torture.out" 2>"$tmp/torture.err" || rc=$?
-	[ "$rc" -eq 0 ] || fail "torture exited with status $rc" "$tmp/torture.err"
-	! reported "$tmp/torture.err" || fail "the tool reported an error in torture" "$tmp/torture.err"
-	tail -n 1 "$tmp/torture.out" >&2
-fi
+	env "${tenv[@]}" ${wrap[@]+"${wrap[@]}"} "$prog" "${targs[@]}" \
+		>"$tmp/$t.out" 2>"$tmp/$t.err" || rc=$?
+	[ "$rc" -eq 0 ] || fail "$t exited with status $rc" "$tmp/$t.err"
+	! reported "$tmp/$t.err" || fail "the tool reported an error in $t" "$tmp/$t.err"
+	tail -n 1 "$tmp/$t.out" >&2
+done
 
 echo "$flavour-run: ops_per_sec=$ops threads=$threads hakmem=1 (served by hakmem)"

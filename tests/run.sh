@@ -26,7 +26,8 @@
 #                  --smoke; skipped, with the reason, if valgrind is missing
 #   asan-preload   ASAN_OPTIONS=detect_leaks=0 (hakmem owns the heap)
 #   ubsan-mailbox  UBSAN_OPTIONS=print_stacktrace=1
-#   tsan           TSAN_OPTIONS=second_deadlock_stack=1
+#   tsan           TSAN_OPTIONS=second_deadlock_stack=1:die_after_fork=0
+#                  (fork_load starts threads in children of a threaded parent)
 # A SKIP line carries the test's last line of output: its reason.
 #
 # tests/known-failures lists "<flavour>/<test>  reason" lines: allocator
@@ -170,7 +171,7 @@ for dir in "$@"; do
 		;;
 	asan-preload) envs=(ASAN_OPTIONS=detect_leaks=0) ;;
 	ubsan-mailbox) envs=(UBSAN_OPTIONS=print_stacktrace=1) ;;
-	tsan) envs=(TSAN_OPTIONS=second_deadlock_stack=1) ;;
+	tsan) envs=(TSAN_OPTIONS=second_deadlock_stack=1:die_after_fork=0) ;;
 	esac
 	for t in "${tests[@]}"; do
 		name=${t#"$abs/tests/"}
