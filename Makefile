@@ -138,6 +138,7 @@ test:
 		$(MAKE) --no-print-directory FLAVOUR=$$f tests; \
 	done
 	@TIMEOUT=$(TIMEOUT) tests/run.sh $(addprefix $(O)/,$(TEST_FLAVOURS))
+	@$(MAKE) --no-print-directory bench-smoke
 
 $(FLAVOUR_TESTS):
 	@$(MAKE) --no-print-directory FLAVOUR=$(@:test-%=%) tests
@@ -230,7 +231,7 @@ $(B)/obj/%.o: %.c $(B)/.cflags
 
 $(LIB_SO): $(LIB_OBJS) $(MAPFILE)
 	$(QUIET_LINK)$(CC) -shared -o $@ $(LIB_OBJS) -Wl,--version-script=$(MAPFILE) \
-		-Wl,-z,now -Wl,-z,relro $(ALL_LDFLAGS)
+		-Wl,-z,now -Wl,-z,relro -Wl,-z,nodelete $(ALL_LDFLAGS)
 
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
