@@ -66,6 +66,11 @@ FLAVOUR_LDFLAGS_asan-preload  := -shared-libsan -Wl,-rpath,$(CLANG_RT_DIR)
 FLAVOUR_LDFLAGS_ubsan-mailbox := -shared-libsan -Wl,-rpath,$(CLANG_RT_DIR)
 # valgrind 3.19 cannot read clang 14's default DWARF 5
 FLAVOUR_CFLAGS_valgrind += -gdwarf-4
+# clang's integer checks that hold over the library (not the tests, whose
+# PRNGs wrap on purpose): implicit sign changes.  Not implicit truncation
+# (tiny/heap.c's 8-bit refill counters wrap on purpose), nor unsigned
+# overflow (hashing).
+LIB_CFLAGS_ubsan-mailbox := -fsanitize=implicit-integer-sign-change
 endif
 
 # Sanitizers must also be named at link time.
@@ -81,7 +86,7 @@ TEST_API_FLAGS := -include tests/hak_api_names.h -DHAK_TEST_API_ONLY=1
 BENCH_LIBS = $(LINK_LIB_A) -Wl,--export-dynamic-symbol=hak_owns
 endif
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(LIB_CFLAGS_$(FLAVOUR)) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(FLAVOUR_LDFLAGS) $(LDFLAGS)
 
 # Tests and benchmarks are ordinary programs: default visibility, no -fPIC.

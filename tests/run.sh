@@ -30,10 +30,12 @@
 #                  (fork_load starts threads in children of a threaded parent)
 # A SKIP line carries the test's last line of output: its reason.
 #
-# tests/known-failures lists "<flavour>/<test>  reason" lines: allocator
-# bugs a flavour found that are not fixed yet.  Such a test still runs; a
-# failure is reported as SKIP with "KNOWN FAILURE: reason", a pass as PASS
-# with a reminder to delete the line.  KNOWN_FAILURES=0 ignores the list.
+# tests/known-failures lists "<flavour>/<test>[@<cc>]  reason" lines: bugs
+# a flavour found that are not fixed yet (@clang: only when the build
+# directory was built by a compiler whose name contains "clang").  Such a
+# test still runs; a failure is reported as SKIP with "KNOWN FAILURE:
+# reason", a pass as PASS with a reminder to delete the line (unless the
+# reason starts with "intermittent").  KNOWN_FAILURES=0 ignores the list.
 
 set -u
 export LC_ALL=C		# a '.' in $EPOCHREALTIME, plain sort order
@@ -113,14 +115,21 @@ run() {
 		timeout -k 10 "$TIMEOUT" "$@" </dev/null >"$log" 2>&1
 		rc=$?
 	fi
-	if [ -n "${known[$name]+set}" ]; then
+	local key=$name
+	[ -n "${known[$name@$cc]+set}" ] && key=$name@$cc
+	if [ -n "${known[$key]+set}" ]; then
 		case $rc in
-		0) why=" (listed in tests/known-failures but passes: delete the line)" ;;
+		0)
+			case ${known[$key]} in
+			intermittent*) ;;
+			*) why=" (listed in tests/known-failures as $key but passes: delete the line)" ;;
+			esac
+			;;
 		77) ;;
 		*)
 			known_hit+=("$name")
 			report SKIP "$name" "$(elapsed "$start")" \
-				" KNOWN FAILURE (exit $rc): ${known[$name]}"
+				" KNOWN FAILURE (exit $rc): ${known[$key]}"
 			return
 			;;
 		esac
@@ -150,6 +159,10 @@ for dir in "$@"; do
 		continue
 	fi
 	abs=$(cd "$dir" && pwd)
+	# the compiler that built it (the Makefile's flags stamp), for
+	# compiler-specific known failures
+	cc=$(basename "$(cut -d' ' -f1 "$abs/.cflags" 2>/dev/null)")
+	case $cc in *clang*) cc=clang ;; *gcc* | cc) cc=gcc ;; esac
 
 	tests=()
 	if [ -d "$abs/tests" ]; then
