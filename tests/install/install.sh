@@ -25,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 pl_init install "${1:-}"
 # a sanitizer flavour's libhakmem.a needs that sanitizer's runtime linked
 # in too: not what a user installs
-if ldd "$PL_LIB" 2>/dev/null | grep -q 'san\.so'; then
+if grep -q 'san\.so' <<<"$(ldd "$PL_LIB" 2>/dev/null)"; then
 	pl_skip "$PL_LIB links a sanitizer runtime"
 fi
 pl_need pkgconf
@@ -76,8 +76,10 @@ run() {
 # shellcheck disable=SC2046 # pkg-config's output is words
 cc -o dyn "$here/owns.c" $(pkg-config --cflags --libs hakmem) -pthread ||
 	pl_fail "dynamic link against the installed hakmem failed"
-LD_LIBRARY_PATH=$dest$prefix/lib ldd ./dyn |
-	grep -q "libhakmem.so => $dest$prefix/lib/libhakmem.so" ||
+# ldd's whole output first: `ldd | grep -q` under pipefail fails when
+# grep exits early and ldd gets SIGPIPE
+deps=$(LD_LIBRARY_PATH=$dest$prefix/lib ldd ./dyn)
+grep -q "libhakmem.so => $dest$prefix/lib/libhakmem.so" <<<"$deps" ||
 	{ LD_LIBRARY_PATH=$dest$prefix/lib ldd ./dyn >&2; pl_fail "dyn does not load the installed libhakmem.so"; }
 run LD_LIBRARY_PATH="$dest$prefix/lib" ./dyn
 echo "$PL_NAME: dynamic: $(grep -c 'hak_owns=1' run.out) blocks, all hakmem's"
