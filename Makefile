@@ -134,16 +134,19 @@ benches: lib $(BENCH_PROGS)
 $(FLAVOURS):
 	@$(MAKE) --no-print-directory FLAVOUR=$@ lib
 
-# The README's test command: every flavour built, all of their tests (and
-# negative tests) run; one summary line.  `make test-<flavour>`: just one.
+# The README's test command: every flavour built, the benchmarks' smoke
+# run, then all of the flavours' tests (and negative tests), so that the
+# last line is tests/run.sh's "N passed, N failed, N skipped".
+# `make test-<flavour>`: just one flavour.
 TEST_FLAVOURS := $(FLAVOURS)
 test:
 	@$(MAKE) --no-print-directory FLAVOUR=release tests benches
 	@set -e; for f in $(filter-out release,$(TEST_FLAVOURS)); do \
 		$(MAKE) --no-print-directory FLAVOUR=$$f tests; \
 	done
-	@TIMEOUT=$(TIMEOUT) tests/run.sh $(addprefix $(O)/,$(TEST_FLAVOURS))
-	@$(MAKE) --no-print-directory bench-smoke
+	@st=0; $(MAKE) --no-print-directory bench-smoke || st=1; \
+	TIMEOUT=$(TIMEOUT) tests/run.sh $(addprefix $(O)/,$(TEST_FLAVOURS)) || st=1; \
+	exit $$st
 
 $(FLAVOUR_TESTS):
 	@$(MAKE) --no-print-directory FLAVOUR=$(@:test-%=%) tests
