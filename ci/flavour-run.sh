@@ -69,7 +69,7 @@ envs=(HAKMEM_STATS=1)
 wrap=()
 preload=1
 stress=(torture)
-vg=(valgrind -q --error-exitcode=99
+vg=(valgrind -q --fair-sched=yes --error-exitcode=99
 	--soname-synonyms=somalloc=nouserintercepts)
 case $flavour in
 release) stress=() ;;

@@ -21,7 +21,7 @@
 # SMOKE=1 (pass --smoke to every *.t), VERBOSE=1 (show all output).
 #
 # Flavours (the build directory's name) change how a *.t runs:
-#   valgrind       under memcheck (valgrind -q --error-exitcode=99
+#   valgrind       under memcheck (valgrind -q --fair-sched=yes --error-exitcode=99
 #                  --soname-synonyms=somalloc=nouserintercepts), with
 #                  --smoke; skipped, with the reason, if valgrind is missing
 #   asan-preload   ASAN_OPTIONS=detect_leaks=0 (hakmem owns the heap)
@@ -178,7 +178,7 @@ for dir in "$@"; do
 	[ "$SMOKE" = 1 ] && args=(--smoke)
 	case $flavour in
 	valgrind)
-		wrap=(valgrind -q --error-exitcode=99
+		wrap=(valgrind -q --fair-sched=yes --error-exitcode=99
 			--soname-synonyms=somalloc=nouserintercepts)
 		args=(--smoke)
 		;;

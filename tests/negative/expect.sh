@@ -79,7 +79,7 @@ valgrind)
 		echo "$name: SKIP: valgrind is not installed"
 		exit 77
 	fi
-	wrap=(valgrind -q --error-exitcode=99
+	wrap=(valgrind -q --fair-sched=yes --error-exitcode=99
 		--soname-synonyms=somalloc=nouserintercepts)
 	;;
 esac
