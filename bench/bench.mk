@@ -11,6 +11,11 @@
 #                      docs/BENCHMARKS.md
 #   make bench-report  docs/BENCHMARKS.md and charts again from BENCH_CSV
 #                      (default: the newest CSV in bench/results/)
+#   make bench-checks  what the release-mode checks cost: Larson under the
+#                      release library and under one built with
+#                      -DHAK_RELEASE_CHECKS=0 ($(O)/nochecks/release),
+#                      interleaved, BENCH_REPS (9) times each, and their
+#                      callgrind counts; into docs/BENCHMARKS.md
 #
 # Knobs (environment or make variables): BENCH_SCALE, BENCH_REPS,
 # BENCH_THREADS, BENCH_ALLOCATORS, BENCH_ONLY, BENCH_INSTALL,
@@ -25,7 +30,7 @@ BENCH_BUILD = $(O)/release
 export BENCH_SCALE BENCH_REPS BENCH_THREADS BENCH_ALLOCATORS BENCH_ONLY \
 	BENCH_INSTALL BENCH_INSTR_N
 
-.PHONY: bench bench-smoke bench-instr bench-report
+.PHONY: bench bench-smoke bench-instr bench-report bench-checks
 
 # The preloadable proof for programs we cannot change (redis-server).
 benches: $(BENCH_PROBE)
@@ -42,3 +47,13 @@ bench bench-smoke bench-instr: FORCE
 
 bench-report: FORCE
 	@$(BENCH_DRIVER) report $(BENCH_CSV)
+
+# The same sources with the release-mode checks compiled out, in a build
+# directory of their own; bench/checks.py runs both libraries under the
+# release build's programs.
+BENCH_NOCHECKS = $(O)/nochecks
+bench-checks: FORCE
+	@$(MAKE) --no-print-directory FLAVOUR=release lib benches
+	@$(MAKE) --no-print-directory FLAVOUR=release O=$(BENCH_NOCHECKS) \
+		CFLAGS='$(CFLAGS) -DHAK_RELEASE_CHECKS=0' lib
+	@$(PYTHON) bench/checks.py $(BENCH_BUILD) $(BENCH_NOCHECKS)/release

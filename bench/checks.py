@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""checks.py - what hakmem's release-mode checks cost: the release library
+as shipped (HAK_RELEASE_CHECKS=1) against the same sources built with
+-DHAK_RELEASE_CHECKS=0 (hakmem/hak_internal.h), in the same session.
+
+    bench/checks.py ON_DIR OFF_DIR    (make bench-checks)
+
+ON_DIR and OFF_DIR are release build directories (libhakmem.so, bench/);
+both libraries are copied to a private directory first, and both are
+measured with ON_DIR's programs, so that the library is the only
+difference.
+
+Larson (`larson 5 8 1000 5000 100 4141 T`, as in make bench) under
+LD_PRELOAD of each library, interleaved: on, off, on, off, ... BENCH_REPS
+times each (default 9).  Every run must prove hakmem=1.  Prints each pair
+of runs, then the median, minimum and maximum of each library and the
+ratio of the medians, off / on, and says whether the medians are within 3%
+of each other.  Wall time on a busy machine is noisy, so that is a
+statement, not a verdict: the exit status does not depend on it.  The
+load average at the start and at the end goes with the figures.
+
+Then callgrind's instruction count per malloc+free pair of the tiny_hot
+cases of make bench-instr, for both libraries: deterministic where the
+wall time is not.
+
+Writes the section between the bench-checks markers of docs/BENCHMARKS.md.
+Environment: BENCH_REPS (9), BENCH_SCALE (1; Larson runs 5 s at 1),
+BENCH_THREADS (max(2, cpus)), BENCH_INSTR_N (500000), BENCH_INSTALL.
+Exit status: 0, or 1 when a run failed or did not prove hakmem served it.
+"""
+
+import datetime
+import os
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import time
+
+import bench as B
+
+WITHIN = 0.03
+USAGE = "usage: bench/checks.py ON_DIR OFF_DIR"
+
+
+def lib_copy(build, tmp, name):
+    """Copy build/libhakmem.so to tmp/name/; its path."""
+    src = os.path.join(build, "libhakmem.so")
+    if not os.path.exists(src):
+        sys.exit(f"checks: {src} missing (make FLAVOUR=release lib)")
+    os.mkdir(os.path.join(tmp, name))
+    return shutil.copy2(src, os.path.join(tmp, name, "libhakmem.so"))
+
+
+def larson(cfg, build, libs, reps):
+    """Interleaved runs: {which: [row, ...]}; prints each pair."""
+    larson_b = B.BENCH_BY_NAME["larson"]
+    timeout = 300 * max(1.0, cfg.scale)
+    rows = {w: [] for w in libs}
+    B.say(f"checks: {B.display_cmd(larson_b, cfg)}, "
+          f"LD_PRELOAD=each library, {reps} reps each, interleaved")
+    for rep in range(1, reps + 1):
+        line = []
+        for w, lib in libs.items():
+            row = B.run_one(larson_b, cfg, build, "hakmem", lib, rep,
+                            timeout)
+            rows[w].append(row)
+            line.append(f"{w} {B.progress(row, larson_b)} "
+                        f"(wall {row['wall_s']} s, cpu {row['cpu_s']} s)")
+            if row["status"] != "ok" and row.get("_stderr"):
+                line.append("\n".join("      | " + t for t in
+                                      row["_stderr"].splitlines()))
+        B.say(f"[{rep}/{reps}] " + "; ".join(line))
+    return rows
+
+
+def mops(rows):
+    return [float(r["ops_per_sec"]) / 1e6 if r["status"] == "ok" else None
+            for r in rows]
+
+
+def instr(build, libs, tmp):
+    """{(case name, which): Ir per pair} for the tiny_hot cases; failures
+    as strings."""
+    n1 = B.env_num("BENCH_INSTR_N", 500000, int, 1000)
+    res, failed = {}, []
+    for name, prog, args, fn, prefix in B.INSTR_CASES:
+        if prog != "tiny_hot":
+            continue
+        for w, lib in libs.items():
+            try:
+                per, _ = B.instr_case(build, prog, args, fn, prefix, True,
+                                      lib, n1, tmp)
+            except RuntimeError as e:
+                failed.append(f"{name}, checks {w}: {e}")
+                B.say(f"checks: {name:22} checks {w:3} FAIL: {e}")
+                continue
+            res[(name, w)] = per
+            B.say(f"checks: {name:22} checks {w:3} {per:6.1f} Ir/pair")
+    return res, failed, n1
+
+
+def rel(path):
+    r = os.path.relpath(os.path.abspath(path), B.ROOT)
+    return path if r.startswith("..") else r
+
+
+def fmt_runs(v):
+    return " ".join("FAIL" if x is None else f"{x:.3f}" for x in v)
+
+
+def main(argv):
+    if len(argv) != 2:
+        print(USAGE, file=sys.stderr)
+        return 2
+    cfg = B.Config()
+    reps = B.env_num("BENCH_REPS", 9, int, 1)
+    B.need_callgrind(cfg)
+    load0 = "%.2f %.2f %.2f" % os.getloadavg()
+    when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    build = B.snapshot(os.path.abspath(argv[0]))
+    tmp = tempfile.mkdtemp(prefix="hakmem-checks-")
+    try:
+        libs = {"on": lib_copy(argv[0], tmp, "on"),
+                "off": lib_copy(argv[1], tmp, "off")}
+        t0 = time.monotonic()
+        rows = larson(cfg, build, libs, reps)
+        cg, failed, n1 = instr(build, libs, tmp)
+        minutes = (time.monotonic() - t0) / 60
+        load1 = "%.2f %.2f %.2f" % os.getloadavg()
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    cells = {w: B.Cell(rows[w]) for w in libs}
+    for w in libs:
+        failed += [f"larson rep {r['rep']}, checks {w}: {r['detail']}"
+                   for r in cells[w].fails]
+    table = [["checks", "median", "min", "max", "cpu s (median)",
+              "runs, in order"]]
+    for w in libs:
+        t = cells[w].ops
+        cpu = [float(r["cpu_s"]) for r in rows[w]]
+        table.append([w] + ([f"{v / 1e6:.3f}" for v in t] if t else
+                            ["FAIL"] * 3)
+                     + [f"{statistics.median(cpu):.2f}",
+                        fmt_runs(mops(rows[w]))])
+    verdict = "no ratio: a library has no successful run"
+    ratio = None
+    if cells["on"].ops and cells["off"].ops:
+        ratio = cells["off"].ops[0] / cells["on"].ops[0]
+        within = abs(ratio - 1) <= WITHIN
+        verdict = (f"off / on = {ratio:.4f} (ratio of the medians): the "
+                   f"medians differ by {abs(ratio - 1):.1%}, "
+                   + ("" if within else "NOT ") + f"within {WITHIN:.0%}")
+    cases = [c[0] for c in B.INSTR_CASES if c[1] == "tiny_hot"]
+    ir = [["case", "checks on", "checks off", "on - off"]]
+    for c in cases:
+        on, off = cg.get((c, "on")), cg.get((c, "off"))
+        ir.append([c] + [f"{v:.1f}" if v is not None else "FAIL"
+                         for v in (on, off)]
+                  + [f"{on - off:+.1f}" if on is not None and off is not None
+                     else "n/a"])
+
+    B.say("")
+    B.say(f"larson, Mops/s (load average {load0} at the start, {load1} at "
+          "the end)")
+    for r in table:
+        B.say(f"  {r[0]:6} {r[1]:>8} {r[2]:>8} {r[3]:>8} {r[4]:>14}  {r[5]}")
+    B.say(verdict)
+    B.say("")
+    B.say("tiny_hot, callgrind Ir per malloc+free pair")
+    for r in ir:
+        B.say(f"  {r[0]:22} {r[1]:>9} {r[2]:>10} {r[3]:>8}")
+
+    env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
+                   if k.startswith("BENCH_") and v != "")
+    body = [B.CHECKS_BEGIN, "",
+            f"`make bench-checks` ({env + '; ' if env else ''}{when}, "
+            f"host {socket.gethostname()}, "
+            f"{len(os.sched_getaffinity(0))} cpus, hakmem "
+            f"{B.hakmem_version()}, {minutes:.1f} min; load average "
+            f"{load0} at the start, {load1} at the end).  The release "
+            "library as shipped (checks on) against the same sources "
+            "built with `-DHAK_RELEASE_CHECKS=0` (checks off, "
+            f"`{rel(argv[1])}`), both under the same "
+            f"`{B.display_cmd(B.BENCH_BY_NAME['larson'], cfg)}`, "
+            f"interleaved on, off, on, off, ... {reps} runs each; "
+            "Mops/s, higher is better; cpu s is a run's CPU time (user + "
+            "system): a run with much less than the others was kept off "
+            "the CPU by other load."
+            + ("" if failed else "  Every run proved `hakmem=1`."),
+            "", B.md_table(table[0], table[1:]), "",
+            f"{verdict[0].upper()}{verdict[1:]}.  Wall time on this machine "
+            "is noisy: read the ranges first.", "",
+            "Instructions per malloc+free pair (callgrind, as `make "
+            f"bench-instr`: N = {n1} and 2N; deterministic):", "",
+            B.md_table(ir[0], ir[1:]), ""]
+    for f in failed:
+        body.append(f"- FAILED: {f}")
+    if failed:
+        body.append("")
+    body.append(B.CHECKS_END)
+    B.write_doc_section("\n".join(body), B.CHECKS_BEGIN, B.CHECKS_END,
+                        B.CHECKS_HEADING, "checks")
+    if failed:
+        for f in failed:
+            B.warn(f"FAIL: {f}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
