@@ -165,10 +165,18 @@ static uintptr_t tag_flags(const struct hak_slab *s)
 
 static void tag_set(struct hak_slab *s, struct hak_heap *h, uintptr_t flags)
 {
-	/* relaxed: the owner's own word; pushers read it only as a hint of
-	 * whom to notify and of the ALIGNED bit, which the owner sets before
-	 * the block it concerns is handed out (ordered by the hand-over) */
-	hak_store_relaxed(&s->owner_tag, (uintptr_t)h | flags);
+	/* release: a remote freer loads the tag with acquire and then writes
+	 * to the heap it names (remote_hint); this orders the heap's
+	 * initialisation before that write even when the freer's block came
+	 * from a former owner.  A plain store on x86; slow paths only. */
+	hak_store_release(&s->owner_tag, (uintptr_t)h | flags);
+}
+
+/* slab_free - owner: hand an empty slab back to the superslab box */
+static void slab_free(struct hak_heap *h, unsigned c, struct hak_slab *s)
+{
+	hak_ss_release(s);
+	stat(h, c, TS_SLAB_FREE, 1);
 }
 
 /* ---- blocks ------------------------------------------------------------- */
@@ -344,6 +352,15 @@ static size_t collect(struct hak_heap *h, bool release_empty)
 				released++;
 			}
 		}
+		for (s = h->foster[c]; s; s = next) {
+			next = s->next;
+			drain(s);
+			if (release_empty && s->used == 0) {
+				slab_unlink(&h->foster[c], s);
+				slab_free(h, c, s);
+				released++;
+			}
+		}
 		s = h->cur[c];
 		if (s != &empty_slab) {
 			drain(s);
@@ -383,7 +400,15 @@ static void publish_all(struct hak_heap *h)
 			stat(h, c, TS_PUBLISH, 1);
 			hak_trace(HAK_EV_PUBLISH, c, s, 0);
 		}
+		for (s = h->foster[c]; s; s = next) {
+			next = s->next;
+			tag_set(s, h, tag_flags(s) & ~TINY_TAG_FOSTER);
+			hak_mbox_publish(c, s);
+			stat(h, c, TS_PUBLISH, 1);
+			hak_trace(HAK_EV_PUBLISH, c, s, 0);
+		}
 		h->partial[c] = h->full[c] = h->partial_tail[c] = NULL;
+		h->foster[c] = NULL;
 	}
 	atomic_store_explicit(&h->remote_hint, 0, memory_order_relaxed);
 }
@@ -438,7 +463,8 @@ static struct hak_heap *heap_attach(void)
 /*
  * scan_full - owner: full slabs that got remote frees go back to the
  * partial list, or, when every block came back and the class has another
- * slab with room, to the superslab box.
+ * slab with room, to the superslab box; fostered slabs that got remote
+ * frees are drained and go back to the box once empty.
  */
 static void scan_full(struct hak_heap *h, unsigned c)
 {
@@ -459,6 +485,17 @@ static void scan_full(struct hak_heap *h, unsigned c)
 		}
 		tag_set(s, h, tag_flags(s) & ~TINY_TAG_FULL);
 		part_add(h, c, s);
+	}
+	/* fostered slabs whose last blocks came home remotely */
+	for (s = h->foster[c]; s; s = next) {
+		next = s->next;
+		if (!hak_remote_pending(s))
+			continue;
+		drain(s);
+		if (s->used == 0) {
+			slab_unlink(&h->foster[c], s);
+			slab_free(h, c, s);
+		}
 	}
 }
 
@@ -534,6 +571,17 @@ static void *refill(struct hak_heap *h, unsigned c)
 			return pop(s);
 		}
 		tag_set(s, h, tag_flags(s) | TINY_TAG_FULL);
+		slab_push(&h->full[c], s);
+	}
+	/* slabs we adopted by freeing into them: ours to allocate from now */
+	while ((s = h->foster[c])) {
+		slab_unlink(&h->foster[c], s);
+		if (has_free(s)) {
+			tag_set(s, h, tag_flags(s) & ~TINY_TAG_FOSTER);
+			h->cur[c] = s;
+			return pop(s);
+		}
+		tag_set(s, h, (tag_flags(s) & ~TINY_TAG_FOSTER) | TINY_TAG_FULL);
 		slab_push(&h->full[c], s);
 	}
 	/* adopt a published slab before mapping anything new */
@@ -657,6 +705,26 @@ bool hak_tiny_valid(const void *p, unsigned shift)
 	       (const char *)p < start + (size_t)s->capacity * s->stride;
 }
 
+/*
+ * foster_free - owner, after a free into fostered slab @s: take what other
+ * threads freed into it, and give it back the moment it is empty, so that a
+ * thread that only frees (a consumer, or the heir of exited threads) does
+ * not hoard memory it never allocates from (invariant 8).  Other classes'
+ * remote hints are acted on here too: such a thread may never refill.
+ */
+static void foster_free(struct hak_heap *h, unsigned c, struct hak_slab *s)
+{
+	if (hak_remote_pending(s))
+		drain(s);
+	if (s->used == 0) {
+		slab_unlink(&h->foster[c], s);
+		slab_free(h, c, s);
+	}
+	/* relaxed peek; collect_hinted's fetch_and is the acquire */
+	if (hak_unlikely(hak_load_relaxed(&h->remote_hint)))
+		collect_hinted(h, 0);
+}
+
 void hak_tiny_free_slow(struct hak_slab *s, void *p)
 {
 	struct hak_heap *h = me();
@@ -666,10 +734,12 @@ void hak_tiny_free_slow(struct hak_slab *s, void *p)
 	void *base = p;
 
 retry:
-	/* relaxed: see tag_set(); we need the owner's identity and the
-	 * ALIGNED bit, both stable while our block is out but for a
-	 * publish/adopt, which the retry below handles */
-	tag = hak_load_relaxed(&s->owner_tag);
+	/* acquire: pairs with tag_set()'s and the mailbox's release stores,
+	 * so that the heap the tag names is initialised before we touch its
+	 * remote_hint.  The owner's identity and the ALIGNED bit are stable
+	 * while our block is out but for a publish/adopt, which the retry
+	 * below handles. */
+	tag = hak_load_acquire(&s->owner_tag);
 	owner = (struct hak_heap *)(tag & HAK_TAG_OWNER_MASK);
 	if (hak_unlikely(!owner) && !(tag & HAK_TAG_PUBLISHED))
 		invalid("block of an unused slab: double free?", p, s);
@@ -699,10 +769,17 @@ retry:
 			slab_unlink(&h->full[c], s);
 			tag_set(s, h, (tag & TINY_TAG_FLAGS) & ~TINY_TAG_FULL);
 			part_add(h, c, s);
+		} else if (tag & TINY_TAG_FOSTER) {
+			foster_free(h, c, s);
 		}
 		return;
 	}
-	/* a free into a published slab adopts it (our block pins the slab) */
+	/* a free into a published slab adopts it (our block pins the slab);
+	 * a thread that has only freed so far gets its heap for that, or the
+	 * slab would wait in the mailbox for an allocation of its class */
+	if ((tag & HAK_TAG_PUBLISHED) && h->state == HEAP_EMPTY &&
+	    heap_attach())
+		h = me();
 	if ((tag & HAK_TAG_PUBLISHED) && h->state == HEAP_LIVE) {
 		unsigned c = s->cls;
 
@@ -716,8 +793,9 @@ retry:
 		hak_link_set(base, s->free);
 		s->free = base;
 		s->used--;
-		drain(s);
-		part_add(h, c, s);
+		tag_set(s, h, tag_flags(s) | TINY_TAG_FOSTER);
+		slab_push(&h->foster[c], s);
+		foster_free(h, c, s);
 		return;
 	}
 	/* a remote free: read everything we need before the push */

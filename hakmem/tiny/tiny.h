@@ -43,6 +43,7 @@ struct hak_trace_ring;
 /* flags in the low bits of a slab's owner_tag (heaps are 64-byte aligned) */
 #define TINY_TAG_FULL		1UL	/* slab is on its heap's full list */
 #define TINY_TAG_ALIGNED	2UL	/* slab has handed out interior pointers */
+#define TINY_TAG_FOSTER		8UL	/* adopted by a free: on the foster list */
 #define TINY_TAG_FLAGS		63UL	/* 4 is remote/'s HAK_TAG_PUBLISHED */
 
 /* per-class event counters (relaxed atomics, slow paths only) */
@@ -68,12 +69,18 @@ enum hak_tiny_stat {
  *               partial_tail[c] its tail)
  *   full[c]:    owned slabs with no free block left when last looked at
  *               (TINY_TAG_FULL set); remote frees may be waiting in them
+ *   foster[c]:  published slabs this heap adopted because it freed into
+ *               them (TINY_TAG_FOSTER set): frees into them take the slow
+ *               path, which hands a slab back to the superslab box the
+ *               moment its last block comes home; refill allocates from
+ *               them (clearing the flag) before it adopts or maps
  */
 struct hak_heap {
 	struct hak_slab *cur[TINY_NCLASS];
 	struct hak_slab *partial[TINY_NCLASS];
 	struct hak_slab *partial_tail[TINY_NCLASS];
 	struct hak_slab *full[TINY_NCLASS];
+	struct hak_slab *foster[TINY_NCLASS];
 	_Atomic uint64_t remote_hint;	/* bit c: a full slab got remote frees */
 	uint8_t refills[TINY_NCLASS];	/* refills per class, for the sweep */
 	struct hak_heap *pool_next;	/* heap pool; pool lock */
