@@ -7,19 +7,19 @@
 #
 # Runs BUILD_DIR/bench/larson with the standard setting scaled to a small
 # machine:  larson $LARSON_SECONDS 8 1000 5000 100 4141 THREADS
-# (mimalloc-bench's setting; LARSON_SECONDS defaults to 5) three times:
-#   hakmem    LD_PRELOAD=BUILD_DIR/libhakmem.so; larson must report
-#             hakmem=1 (hak_owns claimed its blocks), else this script fails.
-#             (Not HAKMEM_STATS=1: it counts every call in the slow path.)
-#   glibc     no preload
-#   mimalloc  LD_PRELOAD of Debian's libmimalloc2.0 (installed with apt-get
-#             when missing and we are root; skipped with a note otherwise)
+# (mimalloc-bench's setting; LARSON_SECONDS defaults to 5) under hakmem,
+# glibc and mimalloc (bench/common.bash).  Under hakmem, larson must report
+# hakmem=1 (hak_owns claimed its blocks), else this script fails.  (Not
+# HAKMEM_STATS=1: it counts every call in the slow path.)
 # The ratio column is ops/s relative to mimalloc (higher is better).
 # LARSON_ARGS="5 8 1000 5000 100 4141" overrides all but THREADS.
 # LARSON_REPS=N (default 1) runs the three N times, interleaved, and reports
 # the median ops/s of each (the max peak RSS): steadier on a busy machine.
 # Exit status: 0, or 1 when hakmem's run fails or cannot be proven.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=common.bash disable=SC1091
+. "$(dirname "$0")/common.bash"
 
 usage() {
 	echo "usage: $0 BUILD_DIR THREADS" >&2
@@ -31,48 +31,15 @@ build=$1
 threads=$2
 case $threads in '' | *[!0-9]*) usage ;; esac
 
-larson=$build/bench/larson
-lib=$build/libhakmem.so
 seconds=${LARSON_SECONDS:-5}
 reps=${LARSON_REPS:-1}
 case $reps in '' | *[!0-9]* | 0) usage ;; esac
 read -r -a args <<<"${LARSON_ARGS:-$seconds 8 1000 5000 100 4141}"
 args+=("$threads")
 
-for f in "$larson" "$lib"; do
-	if [ ! -e "$f" ]; then
-		echo "larson-run: $f missing (make benches FLAVOUR=...)" >&2
-		exit 1
-	fi
-done
-lib=$(cd "$build" && pwd)/libhakmem.so	# LD_PRELOAD wants no relative path
-
-# find_mimalloc - print the path of libmimalloc.so.2, installing it if needed.
-find_mimalloc() {
-	local so=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2 f
-
-	if ! dpkg-query -W -f='${Status}' libmimalloc2.0 2>/dev/null |
-		grep -q 'install ok installed' &&
-		[ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		echo "larson-run: installing libmimalloc2.0" >&2
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y -q libmimalloc2.0 >/dev/null 2>&1 ||
-			{ apt-get update -q >/dev/null 2>&1 &&
-				apt-get install -y -q libmimalloc2.0 >/dev/null 2>&1; } ||
-			echo "larson-run: apt-get could not install libmimalloc2.0" >&2
-	fi
-	if command -v dpkg >/dev/null; then
-		f=$(dpkg -L libmimalloc2.0 2>/dev/null |
-			grep -m1 '/libmimalloc\.so\.[0-9]*$' || true)
-		[ -n "$f" ] && so=$f
-	fi
-	if [ -e "$so" ]; then
-		echo "$so"
-	fi
-}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+br_init larson-run "$build" larson
+larson=$BR_PROG
+tmp=$BR_TMP
 
 # run NAME [VAR=VALUE...] - run larson with that environment; output in
 # $tmp/NAME.out and $tmp/NAME.err; the status is larson's.
@@ -100,23 +67,11 @@ summary() {
 		END { if (NR) print how == "max" ? v[NR] : v[int((NR + 1) / 2)] }'
 }
 
-names=(hakmem glibc)
-mi=$(find_mimalloc)
-if [ -n "$mi" ]; then
-	names+=(mimalloc)
-else
-	echo "larson-run: mimalloc not available; no mimalloc column" >&2
-fi
-
 status=0
 for ((r = 1; r <= reps; r++)); do
-	for n in "${names[@]}"; do
-		case $n in
-		hakmem) envs=(LD_PRELOAD="$lib") ;;
-		glibc) envs=() ;;
-		mimalloc) envs=(LD_PRELOAD="$mi") ;;
-		esac
-		if ! run "$n.$r" ${envs[@]+"${envs[@]}"}; then
+	for n in "${BR_NAMES[@]}"; do
+		br_env "$n"
+		if ! run "$n.$r" ${BR_ENV[@]+"${BR_ENV[@]}"}; then
 			echo "larson-run: larson under $n failed:" >&2
 			cat "$tmp/$n.$r.err" >&2
 			rm -f "$tmp/$n.$r.out"
@@ -137,7 +92,7 @@ mi_ops=$(summary mimalloc ops_per_sec median)
 echo
 echo "larson ${args[*]} ($(nproc) cpus; median of $reps run(s), peak RSS max)"
 printf '%-10s %14s %14s %10s\n' allocator ops/s rss_peak_kb vs_mimalloc
-for n in "${names[@]}"; do
+for n in "${BR_NAMES[@]}"; do
 	ops=$(summary "$n" ops_per_sec median)
 	rss=$(summary "$n" rss_peak_kb max)
 	[ -n "$ops" ] || continue
