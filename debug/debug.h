@@ -13,7 +13,8 @@
 void hak_dbg_stats_print(void);
 
 /* debug/trace.c */
-/* hak_trace_init - HAKMEM_TRACE_RING: install the dump signal handlers */
+/* hak_trace_init - HAKMEM_TRACE_RING: the rings on, the dump signal handlers
+ * installed (from our constructor, if start-up is not over yet) */
 void hak_trace_init(bool on);
 
 #endif /* HAK_DEBUG_H */

@@ -9,6 +9,17 @@
  * shows at worst one torn event.  Rings are never freed: heaps are pooled,
  * and a reused heap keeps its ring.  Everything here is async-signal-safe:
  * no allocation, no stdio, no locks on the dump path.
+ *
+ * The signal handlers are installed once the libraries below us are
+ * initialised, not inside the first malloc: that malloc may come from a
+ * library initialised before a sanitizer runtime (libstdc++'s constructor,
+ * under clang's UBSan runtime, which depends on it), and the runtime's
+ * sigaction() interceptor fails ("REAL(sigaction_symname) == nullptr")
+ * until the runtime's own constructor ran.  Ours runs after the
+ * constructors of the libraries we depend on, the sanitizer runtimes
+ * included (or after their .preinit_array, linked statically), so a
+ * malloc before it only asks for the handlers and the constructor installs
+ * them; a malloc after it installs them at once.
  */
 #include "debug/hooks.h"
 #include "debug/debug.h"
@@ -38,6 +49,10 @@ __thread struct hak_trace_ring *hak_trace_cur HAK_TLS_IE;
 
 static _Atomic(struct hak_trace_ring *) rings;
 static _Atomic int enabled;
+/* seq_cst, both: whichever of hak_trace_init() and the constructor comes
+ * second sees the other's store and installs the handlers */
+static _Atomic int ctor_ran;
+static _Atomic int installed;	/* the handlers went in (or were tried) */
 
 static const char *const names[HAK_EV_NR] = {
 	[HAK_EV_ALLOC] = "alloc", [HAK_EV_FREE] = "free",
@@ -140,20 +155,35 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-void hak_trace_init(bool on)
+/* install - the dump handlers, once, when start-up is over (see top) */
+static void install(void)
 {
 	static const int sigs[] = { SIGUSR2, SIGSEGV, SIGBUS, SIGABRT };
 	struct sigaction sa;
 
-	if (!on)
+	if (!atomic_load(&enabled) || !atomic_load(&ctor_ran) ||
+	    atomic_exchange(&installed, 1))
 		return;
-	hak_store_relaxed(&enabled, 1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART | SA_NODEFER;
 	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+__attribute__((constructor)) static void trace_ctor(void)
+{
+	atomic_store(&ctor_ran, 1);
+	install();
+}
+
+void hak_trace_init(bool on)
+{
+	if (!on)
+		return;
+	atomic_store(&enabled, 1);
+	install();
 }
 
 void hak_failfast(const char *check, unsigned cls, const void *slab,
