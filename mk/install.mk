@@ -28,11 +28,15 @@ INSTALLED := $(LIBDIR)/libhakmem.so $(LIBDIR)/libhakmem.a \
 
 .PHONY: install uninstall
 
-# the .pc file names PREFIX: made afresh for every install
+# the .pc file names PREFIX: made afresh for every install.  A sanitizer
+# flavour's libhakmem.a calls into that sanitizer's runtime: its link flags
+# (for the compiler that built it, e.g. clang's -shared-libsan) go into
+# Libs.private, so that `pkg-config --static --libs hakmem` links it.
 $(B)/hakmem.pc: hakmem.pc.in FORCE
 	@mkdir -p $(@D)
 	$(QUIET_GEN)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(HAK_VERSION)|g' \
+		-e 's|@SANITIZER_LIBS@|$(if $(strip $(FLAVOUR_LDFLAGS)), $(strip $(FLAVOUR_LDFLAGS)))|g' \
 		$< >$@
 
 install: $(LIB_SO) $(LIB_A) $(B)/hakmem.pc

@@ -6,13 +6,16 @@
 # nothing of BUILD_DIR is touched, with PREFIX=/opt/hakmem-test and a
 # temporary DESTDIR.  Then, through pkg-config (PKG_CONFIG_PATH and
 # PKG_CONFIG_SYSROOT_DIR pointing into DESTDIR), tests/install/owns.c is
-# built and run three ways, and must print hak_owns=1 for every block:
+# built and run three ways, with the compiler that built BUILD_DIR (a
+# sanitizer flavour's hakmem.pc names that compiler's sanitizer runtime),
+# and must print hak_owns=1 for every block:
 #   dynamic       $(pkg-config --cflags --libs hakmem), run with
 #                 LD_LIBRARY_PATH; ldd must name the installed .so
 #   static        libhakmem.a linked in (-Wl,-Bstatic ... --static --libs),
 #                 libc still shared; ldd must not name libhakmem
 #   all-static    cc -static $(pkg-config --static --cflags --libs hakmem)
-#                 (only when the C library's libc.a is installed)
+#                 (only when the C library's libc.a is installed, and
+#                 a sanitizer flavour's runtime runs in a static program)
 # Last, make uninstall must leave no file behind (directories may stay).
 # tests/preload/install.sh runs it, so `make test` does.
 #
@@ -23,20 +26,19 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../preload/common.bash"
 
 pl_init install "${1:-}"
-# a sanitizer flavour's libhakmem.a needs that sanitizer's runtime linked
-# in too: not what a user installs
-if grep -q 'san\.so' <<<"$(ldd "$PL_LIB" 2>/dev/null)"; then
-	pl_skip "$PL_LIB links a sanitizer runtime"
-fi
 pl_need pkgconf
-for t in make cc pkg-config; do
+read -r -a compilers < <(pl_compilers) || true
+cc=cc
+for c in ${compilers[@]+"${compilers[@]}"}; do
+	case $c in CC=*) cc=${c#CC=} ;; esac
+done
+for t in make "$cc" pkg-config; do
 	command -v "$t" >/dev/null || pl_skip "no $t"
 done
 src=$(cd "$here/../.." && pwd)
 flavour=$(basename "$PL_BUILD")
 prefix=/opt/hakmem-test
 dest=$PL_TMP/dest
-read -r -a compilers < <(pl_compilers) || true
 mk=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make -C "$src"
 	--no-print-directory O="$PL_TMP/o" FLAVOUR="$flavour" PREFIX="$prefix"
 	DESTDIR="$dest" ${compilers[@]+"${compilers[@]}"})
@@ -74,7 +76,7 @@ run() {
 }
 
 # shellcheck disable=SC2046 # pkg-config's output is words
-cc -o dyn "$here/owns.c" $(pkg-config --cflags --libs hakmem) -pthread ||
+"$cc" -o dyn "$here/owns.c" $(pkg-config --cflags --libs hakmem) -pthread ||
 	pl_fail "dynamic link against the installed hakmem failed"
 # ldd's whole output first: `ldd | grep -q` under pipefail fails when
 # grep exits early and ldd gets SIGPIPE
@@ -85,22 +87,32 @@ run LD_LIBRARY_PATH="$dest$prefix/lib" ./dyn
 echo "$PL_NAME: dynamic: $(grep -c 'hak_owns=1' run.out) blocks, all hakmem's"
 
 # shellcheck disable=SC2046
-cc -o static "$here/owns.c" $(pkg-config --cflags hakmem) \
+"$cc" -o static "$here/owns.c" $(pkg-config --cflags hakmem) \
 	-Wl,-Bstatic $(pkg-config --static --libs hakmem) -Wl,-Bdynamic ||
 	pl_fail "static link of the installed libhakmem.a failed"
 ! ldd ./static | grep -q libhakmem || pl_fail "static still needs libhakmem.so"
 run ./static
 echo "$PL_NAME: static libhakmem.a: $(grep -c 'hak_owns=1' run.out) blocks, all hakmem's"
 
-if [ -f "$(cc -print-file-name=libc.a)" ]; then
-	# shellcheck disable=SC2046
-	cc -static -o allstatic "$here/owns.c" \
-		$(pkg-config --static --cflags --libs hakmem) 2>"$PL_TMP/cc.err" ||
-		{ cat "$PL_TMP/cc.err" >&2; pl_fail "cc -static against the installed hakmem failed"; }
-	run ./allstatic
-	echo "$PL_NAME: cc -static: $(grep -c 'hak_owns=1' run.out) blocks, all hakmem's"
+# a sanitizer runtime may not work in a static program (clang 14's UBSan
+# runtime crashes in its own start-up there): tried on an empty program
+san=()
+for f in $(pkg-config --static --libs hakmem); do
+	case $f in -fsanitize=* | -shared-libsan) san+=("$f") ;; esac
+done
+if [ ! -f "$("$cc" -print-file-name=libc.a)" ]; then
+	echo "$PL_NAME: no libc.a: $cc -static not tried"
+elif [ ${#san[@]} -gt 0 ] && ! { echo 'int main(void) { return 0; }' |
+	"$cc" -static -o probe -x c - "${san[@]}" 2>/dev/null && ./probe; }; then
+	echo "$PL_NAME: $cc -static ${san[*]}: no static program with this" \
+		"sanitizer runtime links and runs; not tried"
 else
-	echo "$PL_NAME: no libc.a: cc -static not tried"
+	# shellcheck disable=SC2046
+	"$cc" -static -o allstatic "$here/owns.c" \
+		$(pkg-config --static --cflags --libs hakmem) 2>"$PL_TMP/cc.err" ||
+		{ cat "$PL_TMP/cc.err" >&2; pl_fail "$cc -static against the installed hakmem failed"; }
+	run ./allstatic
+	echo "$PL_NAME: $cc -static: $(grep -c 'hak_owns=1' run.out) blocks, all hakmem's"
 fi
 
 "${mk[@]}" uninstall >"$PL_TMP/uninstall.log" 2>&1 ||
