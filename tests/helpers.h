@@ -36,6 +36,35 @@
 
 #define T_MAX_REPORTS 25
 
+/*
+ * T_ASAN, T_TSAN: 1 when this program is built with AddressSanitizer or
+ * ThreadSanitizer.  gcc says so with __SANITIZE_ADDRESS__ and
+ * __SANITIZE_THREAD__; clang (up to 15 and 16 respectively) only with
+ * __has_feature(address_sanitizer) and __has_feature(thread_sanitizer),
+ * which gcc before 14 lacks (hence the nested #if).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define T_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define T_ASAN 1
+#endif
+#endif
+#ifndef T_ASAN
+#define T_ASAN 0
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define T_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_TSAN 1
+#endif
+#endif
+#ifndef T_TSAN
+#define T_TSAN 0
+#endif
+
 #define t_likely(x) __builtin_expect(!!(x), 1)
 #define t_unlikely(x) __builtin_expect(!!(x), 0)
 

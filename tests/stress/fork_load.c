@@ -59,7 +59,7 @@
 #define HAMMER_NICE	10
 #define TRIM_EVERY	4096
 
-#if defined(__SANITIZE_THREAD__)
+#if T_TSAN
 #define CHILD_THREAD	0
 /*
  * hakmem's fork handlers hold every allocator lock at once (one per

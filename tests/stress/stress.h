@@ -37,7 +37,7 @@
 #define S_VALGRIND 0
 #endif
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if T_ASAN || T_TSAN
 #define S_SANITIZER 1
 #else
 #define S_SANITIZER 0

@@ -49,7 +49,7 @@
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if T_TSAN || T_ASAN
 #define DEFAULT_MOPS 2.0	/* sanitizers: 5-20x slower */
 #else
 #define DEFAULT_MOPS 10.0

@@ -526,7 +526,7 @@ int main(int argc, char **argv)
 	bool smoke = t_smoke(argc, argv);
 	bool slow = false;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if T_TSAN || T_ASAN
 	slow = true;
 #endif
 #if defined(HAK_VALGRIND) && HAK_VALGRIND
