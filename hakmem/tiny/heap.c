@@ -48,6 +48,7 @@ enum { HEAP_EMPTY, HEAP_LIVE, HEAP_POOLED, HEAP_DEAD, HEAP_GLOBAL, HEAP_SHADOW }
 static struct hak_slab empty_slab;
 
 #define SENTINEL_HEAP(st) {						\
+	.direct = { [0 ... TINY_NDIRECT - 1] = &empty_slab },		\
 	.cur = { [0 ... TINY_NCLASS - 1] = &empty_slab },		\
 	.state = (st),							\
 }
@@ -179,6 +180,25 @@ static void slab_free(struct hak_heap *h, unsigned c, struct hak_slab *s)
 	stat(h, c, TS_SLAB_FREE, 1);
 }
 
+/*
+ * set_cur - owner: make @s class @c's current slab, in cur[] and, for the
+ * small classes, in every direct[] slot whose sizes map to @c.
+ */
+static void set_cur(struct hak_heap *h, unsigned c, struct hak_slab *s)
+{
+	unsigned i, hi;
+
+	h->cur[c] = s;
+	hi = hak_tiny_class_size[c] / TINY_ALIGN;
+	if (hi >= TINY_NDIRECT)
+		return;
+	i = c ? hak_tiny_class_size[c - 1] / TINY_ALIGN + 1 : 0;
+	for (; i <= hi; i++) {
+		HAK_ASSERT(hak_tiny_small_class[i] == c);
+		h->direct[i] = s;
+	}
+}
+
 /* ---- blocks ------------------------------------------------------------- */
 
 static void sink_local(void *ctx, void *blk)
@@ -265,7 +285,7 @@ static void heap_init_fresh(struct hak_heap *h)
 {
 	memset(h, 0, sizeof(*h));
 	for (unsigned c = 0; c < TINY_NCLASS; c++)
-		h->cur[c] = &empty_slab;
+		set_cur(h, c, &empty_slab);
 }
 
 /* heap_new - a fresh heap from the heap arena; pool_lock held */
@@ -365,7 +385,7 @@ static size_t collect(struct hak_heap *h, bool release_empty)
 		if (s != &empty_slab) {
 			drain(s);
 			if (release_empty && s->used == 0) {
-				h->cur[c] = &empty_slab;
+				set_cur(h, c, &empty_slab);
 				hak_ss_release(s);
 				stat(h, c, TS_SLAB_FREE, 1);
 				released++;
@@ -386,7 +406,7 @@ static void publish_all(struct hak_heap *h)
 			stat(h, c, TS_PUBLISH, 1);
 			hak_trace(HAK_EV_PUBLISH, c, h->cur[c], 0);
 		}
-		h->cur[c] = &empty_slab;
+		set_cur(h, c, &empty_slab);
 		for (s = h->partial[c]; s; s = next) {
 			next = s->next;
 			hak_mbox_publish(c, s);
@@ -547,7 +567,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 		/* exhausted: park it on the full list */
 		tag_set(s, h, tag_flags(s) | TINY_TAG_FULL);
 		slab_push(&h->full[c], s);
-		h->cur[c] = &empty_slab;
+		set_cur(h, c, &empty_slab);
 	}
 	/*
 	 * relaxed read first: the fetch_and is the acquire that matters.
@@ -567,7 +587,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 	while ((s = h->partial[c])) {
 		part_del(h, c, s);
 		if (has_free(s)) {
-			h->cur[c] = s;
+			set_cur(h, c, s);
 			return pop(s);
 		}
 		tag_set(s, h, tag_flags(s) | TINY_TAG_FULL);
@@ -578,7 +598,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 		slab_unlink(&h->foster[c], s);
 		if (has_free(s)) {
 			tag_set(s, h, tag_flags(s) & ~TINY_TAG_FOSTER);
-			h->cur[c] = s;
+			set_cur(h, c, s);
 			return pop(s);
 		}
 		tag_set(s, h, (tag_flags(s) & ~TINY_TAG_FOSTER) | TINY_TAG_FULL);
@@ -589,7 +609,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 		stat(h, c, TS_ADOPT, 1);
 		hak_trace(HAK_EV_ADOPT, c, s, 0);
 		if (has_free(s)) {
-			h->cur[c] = s;
+			set_cur(h, c, s);
 			return pop(s);
 		}
 		tag_set(s, h, tag_flags(s) | TINY_TAG_FULL);
@@ -604,11 +624,16 @@ static void *refill(struct hak_heap *h, unsigned c)
 	/* tracked flavours: never-used memory is off limits to the user */
 	hak_track_noaccess(hak_ss_slab_start(s), hak_ss_slab_usable(s));
 	carve(s);
-	h->cur[c] = s;
+	set_cur(h, c, s);
 	return pop(s);
 }
 
 static void *alloc_slow(unsigned cls);
+
+void *hak_tiny_alloc_slow_small(size_t idx)
+{
+	return hak_tiny_alloc_slow(hak_tiny_small_class[idx]);
+}
 
 void *hak_tiny_alloc_slow(unsigned cls)
 {

@@ -30,6 +30,7 @@ struct hak_trace_ring;
 #define TINY_SMALL_MAX		1024	/* table lookup up to here */
 #define TINY_MAX		131072	/* largest slab class */
 #define TINY_ALIGN		16
+#define TINY_NDIRECT		(TINY_SMALL_MAX / TINY_ALIGN + 1)
 
 /*
  * Classes: 16..128 step 16, then four per power of two up to 128 KiB:
@@ -63,6 +64,9 @@ enum hak_tiny_stat {
 /*
  * struct hak_heap - a thread's slabs.  Owner thread only, except
  * remote_hint (any thread, atomic).
+ *   direct[i]:  cur[] of the class of sizes (i - 1) * 16 + 1 .. i * 16, for
+ *               sizes <= TINY_SMALL_MAX: malloc's fast path indexes it by
+ *               size with no class lookup (set_cur() keeps it equal to cur)
  *   cur[c]:     the slab the fast path pops from; never NULL (an empty
  *               static sentinel slab stands in)
  *   partial[c]: other owned slabs with free blocks (doubly linked FIFO,
@@ -76,6 +80,7 @@ enum hak_tiny_stat {
  *               them (clearing the flag) before it adopts or maps
  */
 struct hak_heap {
+	struct hak_slab *direct[TINY_NDIRECT];
 	struct hak_slab *cur[TINY_NCLASS];
 	struct hak_slab *partial[TINY_NCLASS];
 	struct hak_slab *partial_tail[TINY_NCLASS];
@@ -103,6 +108,7 @@ unsigned hak_tiny_class_shift(unsigned cls);
 /* tiny/heap.c */
 extern __thread struct hak_heap *hak_tiny_heap HAK_TLS_IE;
 void *hak_tiny_alloc_slow(unsigned cls);
+void *hak_tiny_alloc_slow_small(size_t idx);
 void hak_tiny_free_slow(struct hak_slab *s, void *p);
 HAK_NORETURN void hak_tiny_double_free(struct hak_slab *s, void *p);
 void *hak_tiny_alloc_aligned(size_t size, size_t align);
@@ -155,18 +161,9 @@ HAK_FAST bool hak_tiny_on_boundary(const struct hak_slab *s, const void *p)
 /* hak_tiny_ff_free - fail-fast checks of a local free (HAK_FAILFAST) */
 void hak_tiny_ff_free(struct hak_slab *s, void *p);
 
-/*
- * hak_tiny_alloc_class - THE malloc fast path: pop the thread's current
- * slab for class @c.  No lock, no atomic, no call but the tail call of the
- * refill, which sets errno when it fails.
- */
-HAK_FAST void *hak_tiny_alloc_class(unsigned c)
+/* hak_tiny_pop - pop @b, the head of @s's free list (fast paths) */
+HAK_FAST void *hak_tiny_pop(struct hak_slab *s, void *b, unsigned c)
 {
-	struct hak_slab *s = hak_tiny_heap->cur[c];
-	void *b = s->free;
-
-	if (hak_unlikely(!b))
-		return hak_tiny_alloc_slow(c);
 	s->free = hak_link_get(b);
 	HAK_FF_CHECK(hak_tiny_on_boundary(s, b), "free-list block outside its "
 		     "slab or off a block boundary", c, s, b);
@@ -178,11 +175,34 @@ HAK_FAST void *hak_tiny_alloc_class(unsigned c)
 	return b;
 }
 
-/* hak_tiny_alloc_small - @n <= TINY_SMALL_MAX: one table lookup */
+/*
+ * hak_tiny_alloc_class - pop the thread's current slab for class @c.  No
+ * lock, no atomic, no call but the tail call of the refill, which sets
+ * errno when it fails.
+ */
+HAK_FAST void *hak_tiny_alloc_class(unsigned c)
+{
+	struct hak_slab *s = hak_tiny_heap->cur[c];
+	void *b = s->free;
+
+	if (hak_unlikely(!b))
+		return hak_tiny_alloc_slow(c);
+	return hak_tiny_pop(s, b, c);
+}
+
+/*
+ * hak_tiny_alloc_small - THE malloc fast path, @n <= TINY_SMALL_MAX: the
+ * current slab straight from the size (no class lookup), pop its head.
+ */
 HAK_FAST void *hak_tiny_alloc_small(size_t n)
 {
-	return hak_tiny_alloc_class(hak_tiny_small_class[(n + TINY_ALIGN - 1) /
-							 TINY_ALIGN]);
+	size_t i = (n + TINY_ALIGN - 1) / TINY_ALIGN;
+	struct hak_slab *s = hak_tiny_heap->direct[i];
+	void *b = s->free;
+
+	if (hak_unlikely(!b))
+		return hak_tiny_alloc_slow_small(i);
+	return hak_tiny_pop(s, b, s->cls);
 }
 
 /* hak_tiny_alloc - any @n <= TINY_MAX */
