@@ -794,6 +794,10 @@ retry:
 			slab_unlink(&h->full[c], s);
 			tag_set(s, h, (tag & TINY_TAG_FLAGS) & ~TINY_TAG_FULL);
 			part_add(h, c, s);
+			/* a thread that stopped allocating still frees: act
+			 * on the hints here too (relaxed peek, see below) */
+			if (hak_unlikely(hak_load_relaxed(&h->remote_hint)))
+				collect_hinted(h, 0);
 		} else if (tag & TINY_TAG_FOSTER) {
 			foster_free(h, c, s);
 		}
