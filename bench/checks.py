@@ -33,7 +33,6 @@ Exit status: 0, or 1 when a run failed or did not prove hakmem served it.
 import datetime
 import os
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -224,14 +223,9 @@ def main(argv):
     for r in ir:
         B.say(f"  {r[0]:22} {r[1]:>9} {r[2]:>10} {r[3]:>8}")
 
-    env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
-                   if k.startswith("BENCH_") and v != "")
     body = [B.CHECKS_BEGIN, "",
-            f"`make bench-checks` ({env + '; ' if env else ''}{when}, "
-            f"host {socket.gethostname()}, "
-            f"{len(os.sched_getaffinity(0))} cpus, hakmem "
-            f"{B.hakmem_version()}, {minutes:.1f} min; load average "
-            f"{load0} at the start, {load1} at the end).  The release "
+            B.run_note("bench-checks", when, minutes, load0, load1)
+            + ".  The release "
             "library as shipped (checks on) against the same sources "
             "built with `-DHAK_RELEASE_CHECKS=0` (checks off, "
             f"`{rel(argv[1])}`), both under the same "
@@ -249,10 +243,7 @@ def main(argv):
             "Instructions per malloc+free pair (callgrind, as `make "
             f"bench-instr`: N = {n1} and 2N; deterministic):", "",
             B.md_table(ir[0], ir[1:]), ""]
-    for f in failed:
-        body.append(f"- FAILED: {f}")
-    if failed:
-        body.append("")
+    body += B.gap_lines({}, failed)
     body.append(B.CHECKS_END)
     B.write_doc_section("\n".join(body), B.CHECKS_BEGIN, B.CHECKS_END,
                         B.CHECKS_HEADING, "checks")
