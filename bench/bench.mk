@@ -16,21 +16,27 @@
 #                      -DHAK_RELEASE_CHECKS=0 ($(O)/nochecks/release),
 #                      interleaved, BENCH_REPS (9) times each, and their
 #                      callgrind counts; into docs/BENCHMARKS.md
+#   make bench-scaling larson and xthread at 1, 2, 4, 8 threads
+#                      (BENCH_THREADS_LIST) under every allocator: ns
+#                      per op (median of BENCH_REPS (3) timed runs) and
+#                      callgrind instructions per op; into
+#                      docs/BENCHMARKS.md (bench/scaling.py)
 #
 # Knobs (environment or make variables): BENCH_SCALE, BENCH_REPS,
 # BENCH_THREADS, BENCH_ALLOCATORS, BENCH_ONLY, BENCH_INSTALL,
-# BENCH_INSTR_N; see bench/bench.py.  The programs are bench/*.c, built
-# into $(B)/bench/ by `make benches`; bench/bench.py always measures the
-# release flavour, $(O)/release.
+# BENCH_INSTR_N; see bench/bench.py (BENCH_THREADS_LIST: bench/scaling.py).
+# The programs are bench/*.c, built into $(B)/bench/ by `make benches`;
+# bench/bench.py always measures the release flavour, $(O)/release.
 
 PYTHON ?= python3
 BENCH_PROBE := $(B)/bench/hakmem_probe.so
 BENCH_DRIVER = $(PYTHON) bench/bench.py
 BENCH_BUILD = $(O)/release
-export BENCH_SCALE BENCH_REPS BENCH_THREADS BENCH_ALLOCATORS BENCH_ONLY \
-	BENCH_INSTALL BENCH_INSTR_N
+export BENCH_SCALE BENCH_REPS BENCH_THREADS BENCH_THREADS_LIST \
+	BENCH_ALLOCATORS BENCH_ONLY BENCH_INSTALL BENCH_INSTR_N
 
-.PHONY: bench bench-smoke bench-instr bench-report bench-checks
+.PHONY: bench bench-smoke bench-instr bench-report bench-checks \
+	bench-scaling
 
 # The preloadable proof for programs we cannot change (redis-server).
 benches: $(BENCH_PROBE)
@@ -57,3 +63,8 @@ bench-checks: FORCE
 	@$(MAKE) --no-print-directory FLAVOUR=release O=$(BENCH_NOCHECKS) \
 		CFLAGS='$(CFLAGS) -DHAK_RELEASE_CHECKS=0' lib
 	@$(PYTHON) bench/checks.py $(BENCH_BUILD) $(BENCH_NOCHECKS)/release
+
+# Does the cost of an operation grow with the number of threads?
+bench-scaling: FORCE
+	@$(MAKE) --no-print-directory FLAVOUR=release lib benches
+	@$(PYTHON) bench/scaling.py $(BENCH_BUILD)
