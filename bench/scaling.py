@@ -22,11 +22,14 @@ Two figures per benchmark, allocator and thread count T:
 - instructions per operation: callgrind (valgrind --tool=callgrind
   --fair-sched=yes --callgrind-out-file=/dev/null; valgrind runs one
   thread at a time, which does not change the work counted).  Each case
-  runs twice, at two lengths (Larson sleeping 1 s and 2 s, xthread
-  passing 200 k and 400 k blocks per pair), and (Ir of the longer run -
-  Ir of the shorter) / (its ops - the shorter's) is the cost of the
-  operations the longer run added: start-up, Larson's filling and
-  emptying of T x 5000 blocks and every other one-time cost cancel out.
+  runs twice, at two lengths (Larson sleeping 0 s, which does the
+  one-time work and hardly any operations, and 2 s; xthread passing
+  200 k and 400 k blocks per pair), and (Ir of the longer run - Ir of
+  the shorter) / (its ops - the shorter's) is the cost of the operations
+  the longer run added: start-up, Larson's filling and emptying of T x
+  5000 blocks and every other one-time cost cancel out.  (Larson's
+  operations under valgrind depend on the CPU time it gets: on a busy
+  machine a 2 s run can do fewer than a 1 s one, hence 0 s.)
   Deterministic but for xthread's spin-waits (a few Ir per op).
 
 One operation is Larson's replacement (one free and one malloc) and
@@ -55,9 +58,9 @@ import time
 import bench as B
 
 USAGE = "usage: bench/scaling.py BUILD_DIR"
-# callgrind's two lengths are S and 2S: Larson sleeps 5S s, xthread
+# callgrind's two lengths as BENCH_SCALEs: Larson sleeps 5S s, xthread
 # passes 1e7 S blocks per pair
-CG_SCALE = {"larson": 0.2, "xthread": 0.02}
+CG_SCALES = {"larson": (0, 0.4), "xthread": (0.02, 0.04)}
 VALGRIND = ["valgrind", "--tool=callgrind", "--fair-sched=yes",
             "--callgrind-out-file=/dev/null"]
 FLAT = 0.10		# "flat": the largest T's cost within 10% of T = 2's
@@ -134,15 +137,14 @@ def counted(cfg, benches, ts, build, libs):
     failures as strings."""
     res, failed = {}, []
     for b in benches:
-        s = CG_SCALE[b.name]
         for t in ts:
             if not runs_at(b, t):
                 continue
             for a, lib in libs.items():
                 try:
                     (ir1, n1), (ir2, n2) = (
-                        callgrind_run(b, at(cfg, t, k * s), build, a, lib)
-                        for k in (1, 2))
+                        callgrind_run(b, at(cfg, t, s), build, a, lib)
+                        for s in CG_SCALES[b.name])
                     if n2 <= n1:
                         raise RuntimeError(f"the longer run did {n2} ops, "
                                            f"the shorter {n1}")
@@ -263,8 +265,8 @@ def main(argv):
     cmds = [f"`{B.display_cmd(b, tcfg)}`" for b in benches]
     cg_cmds = [" and ".join(
         f"`{' '.join(VALGRIND[:3])} "
-        f"{B.display_cmd(b, at(cfg, 'T', k * CG_SCALE[b.name]))}`"
-        for k in (1, 2)) for b in benches]
+        f"{B.display_cmd(b, at(cfg, 'T', s))}`"
+        for s in CG_SCALES[b.name]) for b in benches]
     body = [B.SCALING_BEGIN, "",
             B.run_note("bench-scaling", when, minutes, load0, load1)
             + ".  Does the cost of one operation grow with the number "
