@@ -61,7 +61,7 @@ void hak_dbg_stats_print(void)
 
 	n = hak_snprintf(line, sizeof(line), "hakmem stats (pid %d)%s\n  class   size",
 			 (int)getpid(), counted ? "" :
-			 ": allocs/frees need HAKMEM_STATS=1");
+			 ": allocs/frees/remote need HAKMEM_STATS=1");
 	out(line, n);
 	for (unsigned k = 0; k < TS_NSTAT; k++) {
 		n = hak_snprintf(line, sizeof(line), "%10s", head[k]);
@@ -81,14 +81,14 @@ void hak_dbg_stats_print(void)
 				 hak_tiny_class_size[c]);
 		for (unsigned k = 0; k < TS_NSTAT; k++)
 			n += num(line + n, sizeof(line) - (size_t)n, st[c][k],
-				 counted || k > TS_FREE);
+				 counted || k > TS_REMOTE);
 		line[n++] = '\n';
 		out(line, n);
 	}
 	n = hak_snprintf(line, sizeof(line), "  %-12s", "total");
 	for (unsigned k = 0; k < TS_NSTAT; k++)
 		n += num(line + n, sizeof(line) - (size_t)n, tot[k],
-			 counted || k > TS_FREE);
+			 counted || k > TS_REMOTE);
 	line[n++] = '\n';
 	out(line, n);
 

@@ -750,12 +750,17 @@ static void foster_free(struct hak_heap *h, unsigned c, struct hak_slab *s)
 		collect_hinted(h, 0);
 }
 
-void hak_tiny_free_slow(struct hak_slab *s, void *p)
+/*
+ * free_other - every free the fast path did not take but the plain remote
+ * push: the owner's frees into flagged slabs, frees into published slabs,
+ * over-aligned blocks, counting and tracing, bad pointers.
+ */
+static __attribute__((noinline)) void free_other(struct hak_slab *s,
+						  void *p, char *start)
 {
 	struct hak_heap *h = me();
 	struct hak_heap *owner;
 	uintptr_t tag;
-	char *start;
 	void *base = p;
 
 retry:
@@ -768,7 +773,6 @@ retry:
 	owner = (struct hak_heap *)(tag & HAK_TAG_OWNER_MASK);
 	if (hak_unlikely(!owner) && !(tag & HAK_TAG_PUBLISHED))
 		invalid("block of an unused slab: double free?", p, s);
-	start = hak_ss_slab_start(s);
 	if (hak_unlikely((char *)p < start ||
 			 (char *)p >= start + (size_t)s->capacity * s->stride))
 		invalid("outside its slab's blocks", p, s);
@@ -830,12 +834,48 @@ retry:
 	/* a remote free: read everything we need before the push */
 	uint64_t bit = 1ULL << s->cls;
 
-	stat(h, s->cls, TS_REMOTE, 1);
+	if (counting)
+		stat(h, s->cls, TS_REMOTE, 1);
 	hak_trace(HAK_EV_REMOTE_PUSH, s->cls, base, (uintptr_t)owner);
 	if (hak_remote_push(s, base) && owner)
 		/* release: the owner's acquire on the hint sees our push */
 		atomic_fetch_or_explicit(&owner->remote_hint, bit,
 					 memory_order_release);
+}
+
+/*
+ * hak_tiny_free_slow - a free whose slab's tag is not the thread's heap.
+ * The common case, a plain remote free, is handled here as a leaf: check
+ * the pointer lies in the slab, push, hint the owner if the queue was
+ * empty.  Everything else goes to free_other().
+ */
+void hak_tiny_free_slow(struct hak_slab *s, void *p, unsigned shift)
+{
+	/* acquire: see free_other() */
+	uintptr_t tag = hak_load_acquire(&s->owner_tag);
+	struct hak_heap *owner = (struct hak_heap *)(tag & HAK_TAG_OWNER_MASK);
+	/* the slab's first block from the registry's shift: slab i > 0
+	 * starts at chunk + (i << shift), slab 0 past the chunk header
+	 * (hak_ss_slab_start() without the chunk and index arithmetic) */
+	char *start = (char *)((uintptr_t)p & ~(((uintptr_t)1 << shift) - 1));
+
+	if (!((uintptr_t)start & (SS_SIZE - 1)))
+		start += SS_HDR;
+	HAK_ASSERT(start == hak_ss_slab_start(s));
+	/* no shadow heaps unless slow_mode, so the TLS heap is me() here */
+	if (hak_unlikely(slow_mode || !owner ||
+			 (tag & (HAK_TAG_PUBLISHED | TINY_TAG_ALIGNED)) ||
+			 owner == hak_tiny_heap ||
+			 (char *)p < start ||
+			 (char *)p >= start + (size_t)s->capacity * s->stride ||
+			 (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride))) {
+		free_other(s, p, start);
+		return;
+	}
+	if (hak_remote_push(s, p))
+		/* release: the owner's acquire on the hint sees our push */
+		atomic_fetch_or_explicit(&owner->remote_hint,
+					 1ULL << s->cls, memory_order_release);
 }
 
 /* ---- over-aligned blocks, sizes ----------------------------------------- */

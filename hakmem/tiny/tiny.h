@@ -51,7 +51,7 @@ struct hak_trace_ring;
 enum hak_tiny_stat {
 	TS_ALLOC,		/* blocks handed out (counted with HAKMEM_STATS=1) */
 	TS_FREE,		/* blocks given back (counted with HAKMEM_STATS=1) */
-	TS_REMOTE,		/* frees pushed onto another heap's slab */
+	TS_REMOTE,		/* frees pushed onto another heap's slab (HAKMEM_STATS=1) */
 	TS_DRAINED,		/* remote-freed blocks taken back by an owner */
 	TS_REFILL,		/* fast-path misses that refilled */
 	TS_ADOPT,		/* slabs adopted from the mailbox */
@@ -109,7 +109,7 @@ unsigned hak_tiny_class_shift(unsigned cls);
 extern __thread struct hak_heap *hak_tiny_heap HAK_TLS_IE;
 void *hak_tiny_alloc_slow(unsigned cls);
 void *hak_tiny_alloc_slow_small(size_t idx);
-void hak_tiny_free_slow(struct hak_slab *s, void *p);
+void hak_tiny_free_slow(struct hak_slab *s, void *p, unsigned shift);
 HAK_NORETURN void hak_tiny_double_free(struct hak_slab *s, void *p);
 void *hak_tiny_alloc_aligned(size_t size, size_t align);
 size_t hak_tiny_usable(const void *p, unsigned shift);
@@ -234,7 +234,7 @@ HAK_FAST void hak_tiny_free(void *p, unsigned shift)
 		s->used--;
 		return;
 	}
-	hak_tiny_free_slow(s, p);
+	hak_tiny_free_slow(s, p, shift);
 }
 
 #endif /* HAK_TINY_H */
