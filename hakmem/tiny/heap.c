@@ -43,6 +43,7 @@ enum { HEAP_EMPTY, HEAP_LIVE, HEAP_POOLED, HEAP_DEAD, HEAP_GLOBAL, HEAP_SHADOW }
 #define TINY_CARVE_BYTES	8192
 #define TINY_CARVE_MIN		8
 #define TINY_SWEEP_EVERY	64
+#define TINY_IDLE_LOOK		32
 
 /* The sentinel slab: never has a free block, never matches an owner tag. */
 static struct hak_slab empty_slab;
@@ -554,6 +555,39 @@ static void *pop(struct hak_slab *s)
 	return b;
 }
 
+/*
+ * release_idle - owner, about to map memory for class @c: give the other
+ * classes' wholly free partial slabs back to the superslab box, so that a
+ * program that moves from one size to another reuses its memory instead
+ * of keeping every class's high-water mark (local frees take the fast
+ * path, so a slab that empties there is only found here, at thread exit
+ * or in malloc_trim).  Each class keeps one partial slab as its spare.
+ * Looks at no more than TINY_IDLE_LOOK slabs that stay, round robin over
+ * the classes, so a heap with many partly used slabs pays a bounded
+ * amount per new slab.
+ */
+static void release_idle(struct hak_heap *h, unsigned c)
+{
+	unsigned look = TINY_IDLE_LOOK, k = h->idle_cursor % TINY_NCLASS;
+
+	for (unsigned n = 0; n < TINY_NCLASS && look; n++, k = (k + 1) % TINY_NCLASS) {
+		struct hak_slab *s, *next;
+
+		if (k == c)
+			continue;
+		for (s = h->partial[k]; s && look; s = next) {
+			next = s->next;
+			if (s->used == 0 && (s != h->partial[k] || next)) {
+				part_del(h, k, s);
+				slab_free(h, k, s);
+			} else {
+				look--;
+			}
+		}
+	}
+	h->idle_cursor = (uint8_t)k;
+}
+
 /* refill - owner: make cur[c] a slab with a free block and pop one. */
 static void *refill(struct hak_heap *h, unsigned c)
 {
@@ -615,6 +649,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 		tag_set(s, h, tag_flags(s) | TINY_TAG_FULL);
 		slab_push(&h->full[c], s);
 	}
+	release_idle(h, c);
 	s = hak_ss_acquire(hak_tiny_class_shift(c), hak_tiny_class_size[c]);
 	if (!s)
 		return NULL;

@@ -88,6 +88,7 @@ struct hak_heap {
 	struct hak_slab *foster[TINY_NCLASS];
 	_Atomic uint64_t remote_hint;	/* bit c: a full slab got remote frees */
 	uint8_t refills[TINY_NCLASS];	/* refills per class, for the sweep */
+	uint8_t idle_cursor;		/* release_idle()'s next class */
 	struct hak_heap *pool_next;	/* heap pool; pool lock */
 	struct hak_heap *all_next;	/* every heap ever made; immutable */
 	/* HAKMEM_STATS=1: the thread's TLS points at @shadow, a heap with no
