@@ -28,22 +28,9 @@ const uint8_t hak_tiny_small_class[TINY_SMALL_MAX / TINY_ALIGN + 1] = {
 #define Z4(c)		Z1(c), Z1(c + 1), Z1(c + 2), Z1(c + 3)
 #define Z16(c)		Z4(c), Z4(c + 4), Z4(c + 8), Z4(c + 12)
 
-/*
- * For c < 8, TINY_CLASS_SIZE()'s unused branch shifts by ((c) - 8) / 4,
- * negative for c < 4, and clang warns about constant shift counts in a
- * static initialiser even there.  The fix (a shift count clamped at 0 in
- * tiny.h) is the tiny.h owner's; until then, silenced here only.
- */
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wshift-count-negative"
-#endif
 const uint32_t hak_tiny_class_size[TINY_NCLASS] = {
 	Z16(0), Z16(16), Z16(32)
 };
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#endif
 
 HAK_BUILD_BUG_ON(TINY_CLASS_SIZE(TINY_NCLASS - 1) != TINY_MAX);
 HAK_BUILD_BUG_ON(TINY_CLASS_SIZE(19) != TINY_SMALL_MAX);

@@ -38,8 +38,11 @@ struct hak_trace_ring;
  */
 #define TINY_CLASS_SIZE(c)						\
 	((c) < 8 ? 16u * ((unsigned)(c) + 1) :				\
-	 (128u << (((c) - 8) / 4)) +					\
-	 (32u << (((c) - 8) / 4)) * (((unsigned)(c) - 8) % 4 + 1))
+	 (128u << TINY_CLASS_EXP(c)) +					\
+	 (32u << TINY_CLASS_EXP(c)) * (((unsigned)(c) - 8) % 4 + 1))
+/* the power of two above 128 of class c >= 8; clamped at 0 for c < 8 so
+ * that the unused branch never shifts by a negative count */
+#define TINY_CLASS_EXP(c)	((((c) < 8 ? 8 : (c)) - 8) / 4)
 
 /* flags in the low bits of a slab's owner_tag (heaps are 64-byte aligned) */
 #define TINY_TAG_FULL		1UL	/* slab is on its heap's full list */
