@@ -166,7 +166,7 @@ $(FLAVOUR_RUNS):
 	@$(MAKE) --no-print-directory FLAVOUR=$(@:-run=) run-deps
 	@O=$(O) ci/flavour-run.sh $(@:-run=) $(THREADS)
 
-RUN_STRESS := $(patsubst %.c,$(B)/%.t,$(wildcard tests/stress/torture.c \
+RUN_STRESS := $(patsubst %.c,$(B)/%.t,$(wildcard tests/stress/torture.c tests/stress/heir.c \
 	tests/stress/churn.c tests/stress/prodcons.c))
 run-deps: lib $(B)/bench/larson $(RUN_STRESS)
 

@@ -10,7 +10,9 @@
 #   asan-preload, failfast, valgrind (under memcheck)   torture
 #   ubsan-mailbox, tsan    torture, churn (thread churn: exiting threads
 #                          publish their slabs, successors adopt them) and
-#                          prodcons (every block freed by another thread):
+#                          prodcons (every block freed by another thread),
+#                          heir (a thread frees what exited threads left:
+#                          adopt on free, fostered slabs given back):
 #                          the workloads that drive the remote queues and
 #                          the mailbox hardest
 #
@@ -81,13 +83,13 @@ asan-preload)
 ubsan-mailbox)
 	seconds=3
 	envs+=(UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
-	stress=(torture churn prodcons)
+	stress=(torture churn prodcons heir)
 	;;
 tsan)
 	seconds=3
 	preload=0
 	envs+=(TSAN_OPTIONS=halt_on_error=1)
-	stress=(torture churn prodcons)
+	stress=(torture churn prodcons heir)
 	;;
 valgrind)
 	command -v valgrind >/dev/null ||
