@@ -64,6 +64,7 @@ void hak_init(void)
 	if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
 		hak_options_init();
 		hak_trace_init(hak_opt(HAK_OPT_TRACE_RING) != 0);
+		hak_large_config(hak_opt(HAK_OPT_LARGE_CACHE_MS));
 		if (hak_tiny_init(hak_opt(HAK_OPT_STATS) != 0,
 				  hak_opt(HAK_OPT_TRACE_RING) != 0))
 			hak_warn("hakmem: no thread-exit hook; exited threads' "

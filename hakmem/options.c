@@ -20,6 +20,7 @@ static const struct option table[HAK_OPT_COUNT] = {
 	[HAK_OPT_STATS] = { "HAKMEM_STATS", 0, 0, 1 },
 	/* on by default in the failfast flavour: its failures dump the rings */
 	[HAK_OPT_TRACE_RING] = { "HAKMEM_TRACE_RING", HAK_FAILFAST, 0, 1 },
+	[HAK_OPT_LARGE_CACHE_MS] = { "HAKMEM_LARGE_CACHE_MS", 1000, 0, 3600000 },
 };
 
 /* written once by hak_init() before it publishes init (release) */

@@ -11,6 +11,7 @@
 enum hak_opt {
 	HAK_OPT_STATS,		/* HAKMEM_STATS: count everything, print at exit */
 	HAK_OPT_TRACE_RING,	/* HAKMEM_TRACE_RING: per-thread event rings */
+	HAK_OPT_LARGE_CACHE_MS,	/* HAKMEM_LARGE_CACHE_MS: BigCache delay */
 	HAK_OPT_COUNT
 };
 

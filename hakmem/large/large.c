@@ -25,6 +25,7 @@ struct large_hdr {
 	size_t map_size;		/* bytes mapped from the header on */
 	size_t off;			/* user pointer - header */
 	struct large_hdr *next;		/* BigCache list (cache_lock) */
+	uint64_t freed_ms;		/* when it was cached (cache_lock) */
 };
 HAK_BUILD_BUG_ON(sizeof(struct large_hdr) > LARGE_OFF_MIN);
 
@@ -33,6 +34,39 @@ static struct large_hdr *cache;		/* cache_lock; newest first */
 static unsigned cache_n;		/* cache_lock */
 static size_t cache_bytes;		/* cache_lock */
 static _Atomic size_t nlive;		/* stats only: relaxed */
+/* the BigCache's delay: set once at init; relaxed, a stale default read
+ * by a thread racing with init only changes how long a block is cached */
+static _Atomic long cache_ms = 1000;
+
+void hak_large_config(long ms)
+{
+	hak_store_relaxed(&cache_ms, ms);
+}
+
+/*
+ * cache_expire - cache_lock held: cut off the entries cached longer than
+ * cache_ms (the list is newest first, so they are its tail) and return
+ * them, to be unmapped after the lock is dropped.
+ */
+static struct large_hdr *cache_expire(void)
+{
+	uint64_t now = hak_os_now_ms();
+	long ms = hak_load_relaxed(&cache_ms);
+	struct large_hdr **pp, *old, *h;
+
+	for (pp = &cache; *pp; pp = &(*pp)->next)
+		if (now - (*pp)->freed_ms >= (uint64_t)ms)
+			break;
+	old = *pp;
+	*pp = NULL;
+	for (h = old; h; h = h->next) {
+		cache_n--;
+		cache_bytes -= h->map_size;
+	}
+	return old;
+}
+
+static void unmap_list(struct large_hdr *h);
 
 static struct large_hdr *hdr_of(const void *p)
 {
@@ -60,6 +94,16 @@ static void unmap_hdr(struct large_hdr *h)
 	hak_os_unmap(h, h->map_size);
 }
 
+static void unmap_list(struct large_hdr *h)
+{
+	while (h) {
+		struct large_hdr *next = h->next;
+
+		unmap_hdr(h);
+		h = next;
+	}
+}
+
 /*
  * cache_take - a cached mapping for @need bytes: the smallest that holds
  * @need without wasting more than 3/4 of itself, else the largest smaller
@@ -68,9 +112,10 @@ static void unmap_hdr(struct large_hdr *h)
  */
 static struct large_hdr *cache_take(size_t need)
 {
-	struct large_hdr **pp, **best = NULL, **grow = NULL, *h;
+	struct large_hdr **pp, **best = NULL, **grow = NULL, *h, *old;
 
 	pthread_mutex_lock(&cache_lock);
+	old = cache_expire();
 	for (pp = &cache; *pp; pp = &(*pp)->next) {
 		size_t sz = (*pp)->map_size;
 
@@ -89,6 +134,7 @@ static struct large_hdr *cache_take(size_t need)
 		cache_bytes -= h->map_size;
 	}
 	pthread_mutex_unlock(&cache_lock);
+	unmap_list(old);
 	if (h && h->map_size < need) {
 		if (hak_os_resize(h, h->map_size, need) == 0) {
 			h->map_size = need;
@@ -109,10 +155,12 @@ static bool cache_put(struct large_hdr *h)
 		return false;
 	pthread_mutex_lock(&cache_lock);
 	h->magic = LARGE_FREED;
+	h->freed_ms = hak_os_now_ms();
 	h->next = cache;
 	cache = h;
 	cache_n++;
 	cache_bytes += h->map_size;
+	evict = cache_expire();	/* with cache_ms 0, @h itself */
 	while (cache_n > CACHE_MAX_ENTRIES || cache_bytes > CACHE_MAX_BYTES) {
 		/* unlink the oldest (the tail) */
 		for (pp = &cache; (*pp)->next; pp = &(*pp)->next)
@@ -125,12 +173,7 @@ static bool cache_put(struct large_hdr *h)
 		evict = old;
 	}
 	pthread_mutex_unlock(&cache_lock);
-	while (evict) {
-		struct large_hdr *next = evict->next;
-
-		unmap_hdr(evict);
-		evict = next;
-	}
+	unmap_list(evict);
 	return true;
 }
 

@@ -27,6 +27,9 @@ size_t hak_large_usable(const void *p);
 /* hak_large_owns - p is the user pointer of a live large block. */
 bool hak_large_owns(const void *p);
 size_t hak_large_trim(void);
+/* hak_large_config - cached mappings older than @cache_ms are unmapped
+ * (HAKMEM_LARGE_CACHE_MS; 0: no caching) */
+void hak_large_config(long cache_ms);
 void hak_large_counts(size_t *live, size_t *cached);
 void hak_large_fork_prepare(void);
 void hak_large_fork_parent(void);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **__environ;
@@ -163,6 +164,16 @@ void hak_os_write_err(const char *buf, size_t len)
 		buf += n;
 		len -= (size_t)n;
 	}
+}
+
+uint64_t hak_os_now_ms(void)
+{
+	struct timespec ts;
+
+	/* coarse: a few ns through the vDSO, tick resolution is plenty */
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 long hak_os_rss_kb(void)

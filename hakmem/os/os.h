@@ -36,6 +36,8 @@ const char *hak_os_getenv(const char *name);
 const char *hak_os_next_env(size_t *cursor);
 /* hak_os_write_err - write(2) to stderr, retrying on EINTR/short writes. */
 void hak_os_write_err(const char *buf, size_t len);
+/* hak_os_now_ms - a monotonic clock in milliseconds (coarse, vDSO). */
+uint64_t hak_os_now_ms(void);
 /* hak_os_rss_kb - current resident set (kB) from /proc, -1 if unknown. */
 long hak_os_rss_kb(void);
 /* Bytes mapped through this box now, and the high-water mark. */
