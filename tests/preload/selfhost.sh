@@ -24,7 +24,10 @@ set -euo pipefail
 pl_init selfhost "${1:-}"
 # any sanitizer runtime (UBSan's too): that flavour's checks are for its
 # own tests; building a whole tree under it is not what it is for
-if ldd "$PL_LIB" 2>/dev/null | grep -q 'san\.so'; then
+# (gcc's lib*san.so, clang's libclang_rt.*; ldd's output read whole, no
+# grep -q closing the pipe under pipefail)
+deps=$(ldd "$PL_LIB" 2>/dev/null || true)
+if [[ $deps =~ san\.so|libclang_rt\. ]]; then
 	pl_skip "$PL_LIB links a sanitizer runtime"
 fi
 for t in make gcc g++ ar; do
