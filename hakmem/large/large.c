@@ -37,6 +37,15 @@ static _Atomic size_t nlive;		/* stats only: relaxed */
 /* the BigCache's delay: set once at init; relaxed, a stale default read
  * by a thread racing with init only changes how long a block is cached */
 static _Atomic long cache_ms = 1000;
+/*
+ * How well the cache is being reused: +1 per hit (max 8), halved per miss.
+ * A block cached while the cache is cold has its pages given back first
+ * (the mapping is kept: a later hit faults them in again), so a program
+ * that frees a big block now and then does not keep it resident; churn
+ * (hits on every malloc) keeps its pages.  Relaxed: a heuristic, written
+ * under cache_lock and read before a put takes it.
+ */
+static _Atomic unsigned cache_hot;
 
 void hak_large_config(long ms)
 {
@@ -128,6 +137,12 @@ static struct large_hdr *cache_take(size_t need)
 	if (!best)
 		best = grow;
 	h = best ? *best : NULL;
+	{
+		unsigned hot = hak_load_relaxed(&cache_hot);
+
+		hak_store_relaxed(&cache_hot, h ? (hot < 8 ? hot + 1 : 8) :
+				  hot / 2);
+	}
 	if (h) {
 		*best = h->next;
 		cache_n--;
@@ -153,6 +168,10 @@ static bool cache_put(struct large_hdr *h)
 
 	if (h->off != LARGE_OFF_MIN || h->map_size > CACHE_MAX_BYTES / 2)
 		return false;
+	/* before it is in the cache: nobody else can take it yet */
+	if (hak_load_relaxed(&cache_hot) < 2)
+		hak_os_decommit((char *)h + HAK_PAGE_SIZE,
+				h->map_size - HAK_PAGE_SIZE);
 	pthread_mutex_lock(&cache_lock);
 	h->magic = LARGE_FREED;
 	h->freed_ms = hak_os_now_ms();

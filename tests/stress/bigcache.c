@@ -7,8 +7,10 @@
  *
  * Default delay (this process):
  *   - a 16 MiB block, every page written, is freed: it stays mapped in the
- *     cache (mapped >= start + 16 MiB, large_cached == 1), and a malloc of
- *     the same size right after reuses it (same address, no new mapping);
+ *     cache (mapped >= start + 16 MiB, large_cached == 1), but the cache
+ *     is cold (no hits yet), so its pages go back first (release and
+ *     debug: RSS drops by >= 12 MiB); a malloc of the same size right after
+ *     reuses it (same address, no new mapping);
  *   - freed again, then 1.3 s pass, then a 256 KiB malloc/free: the
  *     16 MiB mapping is older than the delay and is unmapped (mapped <=
  *     start + 2 MiB, large_cached == 1: the 256 KiB block).
@@ -67,10 +69,18 @@ int main(int argc, char **argv)
 
 	s_warm();
 	st0 = s_stats();
+	long rss_live, rss_freed;
+
 	q = touched(BIG);
 	p = (uintptr_t)q;	/* compared after the free: keep the number */
+	rss_live = t_rss_kb();
 	free(q);
+	rss_freed = t_rss_kb();
 	st1 = s_stats();
+	if (S_RSS_STRICT)
+		CHECK(rss_live - rss_freed >= 12 * 1024,
+		      "a 16 MiB block cached while the cache is cold kept its pages: RSS %ld kB live, %ld kB freed",
+		      rss_live, rss_freed);
 	CHECK(st1.large_cached == 1 && st1.mapped >= st0.mapped + BIG,
 	      "a freed 16 MiB block is not cached: large_cached %zu, mapped %.1f MiB (start %.1f)",
 	      st1.large_cached, s_mib(st1.mapped), s_mib(st0.mapped));
