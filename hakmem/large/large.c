@@ -75,7 +75,13 @@ static struct large_hdr *cache_expire(void)
 	return old;
 }
 
-static void unmap_list(struct large_hdr *h);
+/* note_reuse - cache_lock held: a take found a mapping (@hit) or not */
+static void note_reuse(bool hit)
+{
+	unsigned hot = hak_load_relaxed(&cache_hot);
+
+	hak_store_relaxed(&cache_hot, hit ? (hot < 8 ? hot + 1 : 8) : hot / 2);
+}
 
 static struct large_hdr *hdr_of(const void *p)
 {
@@ -137,12 +143,7 @@ static struct large_hdr *cache_take(size_t need)
 	if (!best)
 		best = grow;
 	h = best ? *best : NULL;
-	{
-		unsigned hot = hak_load_relaxed(&cache_hot);
-
-		hak_store_relaxed(&cache_hot, h ? (hot < 8 ? hot + 1 : 8) :
-				  hot / 2);
-	}
+	note_reuse(h != NULL);
 	if (h) {
 		*best = h->next;
 		cache_n--;

@@ -101,6 +101,18 @@ HAK_FAST char *hak_ss_slab_start(const struct hak_slab *s)
 	return (char *)c + (i ? (uintptr_t)i << c->shift : SS_HDR);
 }
 
+/*
+ * hak_ss_block_area_of - hak_ss_slab_start() of the slab holding @p, from
+ * the registry's @shift alone (no chunk header load): slab i > 0 starts at
+ * chunk + (i << shift), slab 0 past the chunk header.
+ */
+HAK_FAST char *hak_ss_block_area_of(uintptr_t p, unsigned shift)
+{
+	uintptr_t start = p & ~(((uintptr_t)1 << shift) - 1);
+
+	return (char *)(start & (SS_SIZE - 1) ? start : start + SS_HDR);
+}
+
 /* hak_ss_slab_usable - bytes of the slab's block area. */
 HAK_FAST size_t hak_ss_slab_usable(const struct hak_slab *s)
 {

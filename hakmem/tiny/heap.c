@@ -202,6 +202,7 @@ static void set_cur(struct hak_heap *h, unsigned c, struct hak_slab *s)
 
 /* ---- blocks ------------------------------------------------------------- */
 
+
 static void sink_local(void *ctx, void *blk)
 {
 	struct hak_slab *s = ctx;
@@ -240,6 +241,23 @@ static unsigned drain(struct hak_slab *s)
 		hak_trace(HAK_EV_DRAIN, s->cls, s, n);
 	}
 	return n;
+}
+
+/*
+ * foster_settle - owner: take what other threads freed into fostered slab
+ * @s and give it back to the superslab box the moment it is empty, so that
+ * a thread that only frees (a consumer, the heir of exited threads) does
+ * not hoard memory it never allocates from (invariant 8).  True if released.
+ */
+static bool foster_settle(struct hak_heap *h, unsigned c, struct hak_slab *s)
+{
+	if (hak_remote_pending(s))
+		drain(s);
+	if (s->used)
+		return false;
+	slab_unlink(&h->foster[c], s);
+	slab_free(h, c, s);
+	return true;
 }
 
 /* carve - owner: put the next batch of never-used blocks on the free list */
@@ -368,27 +386,23 @@ static size_t collect(struct hak_heap *h, bool release_empty)
 			drain(s);
 			if (release_empty && s->used == 0) {
 				part_del(h, c, s);
-				hak_ss_release(s);
-				stat(h, c, TS_SLAB_FREE, 1);
+				slab_free(h, c, s);
 				released++;
 			}
 		}
 		for (s = h->foster[c]; s; s = next) {
 			next = s->next;
-			drain(s);
-			if (release_empty && s->used == 0) {
-				slab_unlink(&h->foster[c], s);
-				slab_free(h, c, s);
+			if (!release_empty)
+				drain(s);
+			else if (foster_settle(h, c, s))
 				released++;
-			}
 		}
 		s = h->cur[c];
 		if (s != &empty_slab) {
 			drain(s);
 			if (release_empty && s->used == 0) {
 				set_cur(h, c, &empty_slab);
-				hak_ss_release(s);
-				stat(h, c, TS_SLAB_FREE, 1);
+				slab_free(h, c, s);
 				released++;
 			}
 		}
@@ -396,38 +410,37 @@ static size_t collect(struct hak_heap *h, bool release_empty)
 	return released;
 }
 
+/* publish_one - owner: hand @s to the mailbox, its list flags cleared */
+static void publish_one(struct hak_heap *h, unsigned c, struct hak_slab *s)
+{
+	tag_set(s, h, tag_flags(s) & ~(TINY_TAG_FULL | TINY_TAG_FOSTER));
+	hak_mbox_publish(c, s);
+	stat(h, c, TS_PUBLISH, 1);
+	hak_trace(HAK_EV_PUBLISH, c, s, 0);
+}
+
+/* publish_list - owner: publish every slab of a list (the caller resets
+ * the list head) */
+static void publish_list(struct hak_heap *h, unsigned c, struct hak_slab *s)
+{
+	struct hak_slab *next;
+
+	for (; s; s = next) {
+		next = s->next;
+		publish_one(h, c, s);
+	}
+}
+
 /* publish_all - owner: hand every slab left to the mailbox. */
 static void publish_all(struct hak_heap *h)
 {
 	for (unsigned c = 0; c < TINY_NCLASS; c++) {
-		struct hak_slab *s, *next;
-
-		if (h->cur[c] != &empty_slab) {
-			hak_mbox_publish(c, h->cur[c]);
-			stat(h, c, TS_PUBLISH, 1);
-			hak_trace(HAK_EV_PUBLISH, c, h->cur[c], 0);
-		}
+		if (h->cur[c] != &empty_slab)
+			publish_one(h, c, h->cur[c]);
 		set_cur(h, c, &empty_slab);
-		for (s = h->partial[c]; s; s = next) {
-			next = s->next;
-			hak_mbox_publish(c, s);
-			stat(h, c, TS_PUBLISH, 1);
-			hak_trace(HAK_EV_PUBLISH, c, s, 0);
-		}
-		for (s = h->full[c]; s; s = next) {
-			next = s->next;
-			tag_set(s, h, tag_flags(s) & ~TINY_TAG_FULL);
-			hak_mbox_publish(c, s);
-			stat(h, c, TS_PUBLISH, 1);
-			hak_trace(HAK_EV_PUBLISH, c, s, 0);
-		}
-		for (s = h->foster[c]; s; s = next) {
-			next = s->next;
-			tag_set(s, h, tag_flags(s) & ~TINY_TAG_FOSTER);
-			hak_mbox_publish(c, s);
-			stat(h, c, TS_PUBLISH, 1);
-			hak_trace(HAK_EV_PUBLISH, c, s, 0);
-		}
+		publish_list(h, c, h->partial[c]);
+		publish_list(h, c, h->full[c]);
+		publish_list(h, c, h->foster[c]);
 		h->partial[c] = h->full[c] = h->partial_tail[c] = NULL;
 		h->foster[c] = NULL;
 	}
@@ -500,8 +513,7 @@ static void scan_full(struct hak_heap *h, unsigned c)
 		/* all blocks back: release it, but keep one spare per class so
 		 * a producer/consumer pair does not turn slabs over per batch */
 		if (s->used == 0 && h->partial[c]) {
-			hak_ss_release(s);
-			stat(h, c, TS_SLAB_FREE, 1);
+			slab_free(h, c, s);
 			continue;
 		}
 		tag_set(s, h, tag_flags(s) & ~TINY_TAG_FULL);
@@ -510,13 +522,7 @@ static void scan_full(struct hak_heap *h, unsigned c)
 	/* fostered slabs whose last blocks came home remotely */
 	for (s = h->foster[c]; s; s = next) {
 		next = s->next;
-		if (!hak_remote_pending(s))
-			continue;
-		drain(s);
-		if (s->used == 0) {
-			slab_unlink(&h->foster[c], s);
-			slab_free(h, c, s);
-		}
+		foster_settle(h, c, s);
 	}
 }
 
@@ -766,21 +772,13 @@ bool hak_tiny_valid(const void *p, unsigned shift)
 }
 
 /*
- * foster_free - owner, after a free into fostered slab @s: take what other
- * threads freed into it, and give it back the moment it is empty, so that a
- * thread that only frees (a consumer, or the heir of exited threads) does
- * not hoard memory it never allocates from (invariant 8).  Other classes'
- * remote hints are acted on here too: such a thread may never refill.
+ * act_on_hints - owner, in a slow free: collect the classes that remote
+ * frees hinted.  A thread that has stopped allocating never refills, so
+ * its frees into flagged slabs are where what others freed into its slabs
+ * comes back.  Relaxed peek; collect_hinted's fetch_and is the acquire.
  */
-static void foster_free(struct hak_heap *h, unsigned c, struct hak_slab *s)
+static void act_on_hints(struct hak_heap *h)
 {
-	if (hak_remote_pending(s))
-		drain(s);
-	if (s->used == 0) {
-		slab_unlink(&h->foster[c], s);
-		slab_free(h, c, s);
-	}
-	/* relaxed peek; collect_hinted's fetch_and is the acquire */
 	if (hak_unlikely(hak_load_relaxed(&h->remote_hint)))
 		collect_hinted(h, 0);
 }
@@ -833,13 +831,10 @@ retry:
 			slab_unlink(&h->full[c], s);
 			tag_set(s, h, (tag & TINY_TAG_FLAGS) & ~TINY_TAG_FULL);
 			part_add(h, c, s);
-			/* a thread that stopped allocating still frees: act
-			 * on the hints here too (relaxed peek, see below) */
-			if (hak_unlikely(hak_load_relaxed(&h->remote_hint)))
-				collect_hinted(h, 0);
 		} else if (tag & TINY_TAG_FOSTER) {
-			foster_free(h, c, s);
+			foster_settle(h, c, s);
 		}
+		act_on_hints(h);
 		return;
 	}
 	/* a free into a published slab adopts it (our block pins the slab);
@@ -863,7 +858,8 @@ retry:
 		s->used--;
 		tag_set(s, h, tag_flags(s) | TINY_TAG_FOSTER);
 		slab_push(&h->foster[c], s);
-		foster_free(h, c, s);
+		foster_settle(h, c, s);
+		act_on_hints(h);
 		return;
 	}
 	/* a remote free: read everything we need before the push */
@@ -889,13 +885,8 @@ void hak_tiny_free_slow(struct hak_slab *s, void *p, unsigned shift)
 	/* acquire: see free_other() */
 	uintptr_t tag = hak_load_acquire(&s->owner_tag);
 	struct hak_heap *owner = (struct hak_heap *)(tag & HAK_TAG_OWNER_MASK);
-	/* the slab's first block from the registry's shift: slab i > 0
-	 * starts at chunk + (i << shift), slab 0 past the chunk header
-	 * (hak_ss_slab_start() without the chunk and index arithmetic) */
-	char *start = (char *)((uintptr_t)p & ~(((uintptr_t)1 << shift) - 1));
+	char *start = hak_ss_block_area_of((uintptr_t)p, shift);
 
-	if (!((uintptr_t)start & (SS_SIZE - 1)))
-		start += SS_HDR;
 	HAK_ASSERT(start == hak_ss_slab_start(s));
 	/* no shadow heaps unless slow_mode, so the TLS heap is me() here */
 	if (hak_unlikely(slow_mode || !owner ||

@@ -32,7 +32,6 @@
  *   - every pattern intact.
  */
 #include <pthread.h>
-#include <sys/mman.h>
 
 #include "stress.h"
 
@@ -55,18 +54,6 @@ struct share {
 static struct share shares[PRODUCERS];
 static pthread_barrier_t freed, measured;
 
-static void __attribute__((format(printf, 1, 2), noreturn)) die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("heir: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	_exit(T_FAIL);
-}
-
 static void *produce(void *arg)
 {
 	struct share *s = arg;
@@ -78,14 +65,14 @@ static void *produce(void *arg)
 		struct blk *b;
 
 		if (s->n == s->cap)
-			die("table full (%zu blocks)", s->cap);
+			t_die("heir: table full (%zu blocks)", s->cap);
 		b = &s->b[s->n++];
 		b->size = t_chance(&r, 50) ?
 			(size_t)t_rand_range(&r, 16, 1024) :
 			(size_t)t_rand_range(&r, 1025, 96 * S_KiB);
 		b->p = malloc(b->size);
 		if (!b->p)
-			die("malloc(%zu) failed", b->size);
+			t_die("heir: malloc(%zu) failed", b->size);
 		b->key = s_key(b->p, b->size, s->n);
 		s_fill(b->p, b->size, b->key);
 		s->bytes += b->size;
@@ -101,7 +88,7 @@ static void free_all(void)
 			long bad = s_check(b->p, b->size, b->key);
 
 			if (bad >= 0)
-				die("block %p (%zu B) of producer %d corrupted at offset %ld",
+				t_die("heir: block %p (%zu B) of producer %d corrupted at offset %ld",
 				    b->p, b->size, i, bad);
 			free(b->p);
 		}
@@ -128,14 +115,10 @@ int main(int argc, char **argv)
 	struct hak_stats st0, st;
 
 	if (mib < 4)
-		die("usage: %s [--smoke] [MiB per round >= 4]", argv[0]);
+		t_die("heir: usage: %s [--smoke] [MiB per round >= 4]", argv[0]);
 	for (int i = 0; i < PRODUCERS; i++) {
 		shares[i].cap = cap;
-		shares[i].b = mmap(NULL, cap * sizeof(struct blk),
-				   PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (shares[i].b == MAP_FAILED)
-			die("mmap of the block table failed");
+		shares[i].b = s_table(cap * sizeof(struct blk));
 		shares[i].want = total / PRODUCERS;
 	}
 	pthread_barrier_init(&freed, NULL, 2);
@@ -151,13 +134,13 @@ int main(int argc, char **argv)
 			shares[i].seed = r * PRODUCERS + (unsigned)i + 1;
 			if (pthread_create(&shares[i].tid, NULL, produce,
 					   &shares[i]))
-				die("pthread_create failed");
+				t_die("heir: pthread_create failed");
 		}
 		for (int i = 0; i < PRODUCERS; i++)
 			pthread_join(shares[i].tid, NULL);
 		if (by_thread) {
 			if (pthread_create(&heir, NULL, consume, NULL))
-				die("pthread_create failed");
+				t_die("heir: pthread_create failed");
 			pthread_barrier_wait(&freed);
 		} else {
 			free_all();

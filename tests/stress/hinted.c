@@ -21,7 +21,6 @@
  * Every block's pattern is checked before it is freed.
  */
 #include <pthread.h>
-#include <sys/mman.h>
 
 #include "stress.h"
 
@@ -59,10 +58,7 @@ int main(int argc, char **argv)
 	if (mib < 8)
 		t_die("usage: %s [--smoke] [MiB >= 8]", argv[0]);
 	nbig = mib * S_MiB / BIG;
-	big = mmap(NULL, nbig * sizeof(*big), PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (big == MAP_FAILED)
-		t_die("hinted: mmap of the pointer table failed");
+	big = s_table(nbig * sizeof(*big));
 	s_warm();
 	st0 = s_stats();
 	for (size_t i = 0; i < nbig; i++) {

@@ -19,8 +19,6 @@
  *   returned, not kept as each class's high-water mark (which would be
  *   the sum of all phases: 4.3 x the largest here); every pattern intact.
  */
-#include <sys/mman.h>
-
 #include "stress.h"
 
 #define SLACK	(16 * S_MiB)
@@ -39,10 +37,7 @@ int main(int argc, char **argv)
 
 	if (n < 1000)
 		t_die("usage: %s [--smoke] [N >= 1000]", argv[0]);
-	b = mmap(NULL, n * sizeof(*b), PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (b == MAP_FAILED)
-		t_die("phases: mmap of the pointer table failed");
+	b = s_table(n * sizeof(*b));
 	s_warm();
 	st0 = s_stats();
 	for (size_t ph = 0; ph < sizeof(sizes) / sizeof(sizes[0]); ph++) {

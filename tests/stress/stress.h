@@ -24,6 +24,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "hakmem.h"
 #include "helpers.h"
@@ -164,6 +165,21 @@ static inline void s_warm(void)
 	void *volatile p = malloc(16);
 
 	free(p);
+}
+
+/*
+ * s_table - @bytes of zeroed, resident memory for a test's own tables,
+ * from mmap: not the allocator under test, and resident before a baseline.
+ */
+static inline void *s_table(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		t_die("mmap of a %zu-byte table failed", bytes);
+	memset(p, 0, bytes);
+	return p;
 }
 
 /* s_usable - malloc_usable_size under the active naming. */
