@@ -15,7 +15,7 @@
 #   superslab
 #
 # Besides those:
-#   - hak_internal.h and hak_track.h (hakmem/, "depend on nothing") and
+#   - hak_internal.h, hak_lock.h and hak_track.h (hakmem/, "depend on nothing") and
 #     debug/hooks.h (the one small header through which boxes call debug/)
 #     may be included by any box;
 #   - hakmem/*.c and hakmem/*.h (api, override, options) may include every
@@ -112,7 +112,7 @@ check_file() {
 
 		ok=0
 		case $where:$target in
-		*:hakmem/hak_internal.h | *:hakmem/hak_track.h) ok=1 ;;
+		*:hakmem/hak_internal.h | *:hakmem/hak_lock.h | *:hakmem/hak_track.h) ok=1 ;;
 		box:debug/hooks.h) ok=1 ;;
 		box:hakmem/"$box"/*) ok=1 ;;
 		top:hakmem/* | top:debug/*.h | top:include/hakmem.h) ok=1 ;;
@@ -142,7 +142,7 @@ check_file() {
 				for b in $(below "$box"); do
 					allowed="$allowed, $b/$b.h"
 				done
-				bad "$f" "$lineno" "box $box includes $target; it may include $allowed, hak_internal.h, hak_track.h, debug/hooks.h"
+				bad "$f" "$lineno" "box $box includes $target; it may include $allowed, hak_internal.h, hak_lock.h, hak_track.h, debug/hooks.h"
 				;;
 			*) bad "$f" "$lineno" "includes $target across a boundary" ;;
 			esac

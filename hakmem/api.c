@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * api.c - the hak_* entry points: size dispatch, glibc edge semantics,
- * start-up, fork handlers, statistics.  errno is set here and only here
- * (and in override.c, which shares these bodies).
+ * start-up (and its lock around fork), statistics.  errno is set here and
+ * only here (and in override.c, which shares these bodies).
  */
 #include "api.h"
 
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "debug/debug.h"
+#include "hak_lock.h"
 #include "hakmem.h"
 #include "options.h"
 #include "os/os.h"
@@ -21,29 +22,20 @@ static _Atomic int init_done;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int in_init HAK_TLS_IE;
 
-/* lock order: tiny (pool, global) -> mailbox -> large -> superslab */
-static void fork_prepare(void)
+/* init_lock around fork (fork.c takes every lock, in order) */
+void hak_api_fork_prepare(void)
 {
-	hak_tiny_fork_prepare();
-	hak_mbox_fork_prepare();
-	hak_large_fork_prepare();
-	hak_ss_fork_prepare();
+	pthread_mutex_lock(&init_lock);
 }
 
-static void fork_parent(void)
+void hak_api_fork_parent(void)
 {
-	hak_ss_fork_parent();
-	hak_large_fork_parent();
-	hak_mbox_fork_parent();
-	hak_tiny_fork_parent();
+	pthread_mutex_unlock(&init_lock);
 }
 
-static void fork_child(void)
+void hak_api_fork_child(void)
 {
-	hak_ss_fork_child();
-	hak_large_fork_child();
-	hak_mbox_fork_child();
-	hak_tiny_fork_child();
+	pthread_mutex_init(&init_lock, NULL);
 }
 
 /*
@@ -60,7 +52,7 @@ void hak_init(void)
 	if (in_init)
 		return;
 	in_init = 1;
-	pthread_mutex_lock(&init_lock);
+	hak_lock(&init_lock);
 	if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
 		hak_options_init();
 		hak_trace_init(hak_opt(HAK_OPT_TRACE_RING) != 0);
@@ -69,10 +61,11 @@ void hak_init(void)
 				  hak_opt(HAK_OPT_TRACE_RING) != 0))
 			hak_warn("hakmem: no thread-exit hook; exited threads' "
 				 "heaps are not recycled");
-		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		pthread_atfork(hak_fork_prepare, hak_fork_parent,
+			       hak_fork_child);
 		atomic_store_explicit(&init_done, 1, memory_order_release);
 	}
-	pthread_mutex_unlock(&init_lock);
+	hak_unlock(&init_lock);
 	in_init = 0;
 }
 

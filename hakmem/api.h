@@ -35,6 +35,14 @@ void *hak_api_valloc(size_t size);
 void *hak_api_pvalloc(size_t size);
 size_t hak_api_usable_size(const void *p);
 void hak_api_stats_print(void);
+void hak_api_fork_prepare(void);
+void hak_api_fork_parent(void);
+void hak_api_fork_child(void);
+
+/* fork.c: the pthread_atfork handlers */
+void hak_fork_prepare(void);
+void hak_fork_parent(void);
+void hak_fork_child(void);
 
 /*
  * hak_api_malloc - malloc: the tiny fast path for small sizes, else one

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "debug/hooks.h"
+#include "hak_lock.h"
 #include "os/os.h"
 
 #define LARGE_MAGIC		0x4c4b414d48ULL	/* "HMAKL" */
@@ -129,7 +130,7 @@ static struct large_hdr *cache_take(size_t need)
 {
 	struct large_hdr **pp, **best = NULL, **grow = NULL, *h, *old;
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	old = cache_expire();
 	for (pp = &cache; *pp; pp = &(*pp)->next) {
 		size_t sz = (*pp)->map_size;
@@ -149,7 +150,7 @@ static struct large_hdr *cache_take(size_t need)
 		cache_n--;
 		cache_bytes -= h->map_size;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	unmap_list(old);
 	if (h && h->map_size < need) {
 		if (hak_os_resize(h, h->map_size, need) == 0) {
@@ -173,7 +174,7 @@ static bool cache_put(struct large_hdr *h)
 	if (hak_load_relaxed(&cache_hot) < 2)
 		hak_os_decommit((char *)h + HAK_PAGE_SIZE,
 				h->map_size - HAK_PAGE_SIZE);
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	h->magic = LARGE_FREED;
 	h->freed_ms = hak_os_now_ms();
 	h->next = cache;
@@ -192,7 +193,7 @@ static bool cache_put(struct large_hdr *h)
 		old->next = evict;
 		evict = old;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	unmap_list(evict);
 	return true;
 }
@@ -316,12 +317,12 @@ size_t hak_large_trim(void)
 	struct large_hdr *list, *h;
 	size_t bytes = 0;
 
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	list = cache;
 	cache = NULL;
 	cache_n = 0;
 	cache_bytes = 0;
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 	while ((h = list)) {
 		list = h->next;
 		bytes += h->map_size;
@@ -333,9 +334,9 @@ size_t hak_large_trim(void)
 void hak_large_counts(size_t *live, size_t *cached)
 {
 	*live = hak_load_relaxed(&nlive);
-	pthread_mutex_lock(&cache_lock);
+	hak_lock(&cache_lock);
 	*cached = cache_n;
-	pthread_mutex_unlock(&cache_lock);
+	hak_unlock(&cache_lock);
 }
 
 void hak_large_fork_prepare(void)

@@ -14,6 +14,8 @@
 
 #include <pthread.h>
 
+#include "hak_lock.h"
+
 #define MBOX_NCLASS	64
 
 struct mbox {
@@ -43,7 +45,7 @@ void hak_mbox_publish(unsigned cls, struct hak_slab *s)
 	uintptr_t tag = hak_load_relaxed(&s->owner_tag);
 
 	HAK_ASSERT(cls < MBOX_NCLASS && (tag & HAK_TAG_OWNER_MASK));
-	pthread_mutex_lock(&mbox_lock);
+	hak_lock(&mbox_lock);
 	s->prev = NULL;
 	s->next = b->head;
 	if (b->head)
@@ -55,7 +57,7 @@ void hak_mbox_publish(unsigned cls, struct hak_slab *s)
 	 * consistent slab once it takes the lock itself */
 	hak_store_release(&s->owner_tag,
 			  (tag & ~HAK_TAG_OWNER_MASK) | HAK_TAG_PUBLISHED);
-	pthread_mutex_unlock(&mbox_lock);
+	hak_unlock(&mbox_lock);
 }
 
 /* claim - lock held, @s on the list: make @owner its owner */
@@ -82,11 +84,11 @@ struct hak_slab *hak_mbox_take(unsigned cls, uintptr_t owner)
 	/* racy peek to skip the lock when empty; the lock decides */
 	if (!__atomic_load_n(&b->head, __ATOMIC_RELAXED))
 		return NULL;
-	pthread_mutex_lock(&mbox_lock);
+	hak_lock(&mbox_lock);
 	s = b->head;
 	if (s)
 		claim(b, s, owner);
-	pthread_mutex_unlock(&mbox_lock);
+	hak_unlock(&mbox_lock);
 	return s;
 }
 
@@ -95,12 +97,12 @@ bool hak_mbox_adopt(unsigned cls, struct hak_slab *s, uintptr_t owner)
 	struct mbox *b = &boxes[cls];
 	bool won = false;
 
-	pthread_mutex_lock(&mbox_lock);
+	hak_lock(&mbox_lock);
 	if (hak_load_relaxed(&s->owner_tag) & HAK_TAG_PUBLISHED) {
 		claim(b, s, owner);
 		won = true;
 	}
-	pthread_mutex_unlock(&mbox_lock);
+	hak_unlock(&mbox_lock);
 	return won;
 }
 
@@ -108,10 +110,10 @@ size_t hak_mbox_count(void)
 {
 	size_t n = 0;
 
-	pthread_mutex_lock(&mbox_lock);
+	hak_lock(&mbox_lock);
 	for (unsigned c = 0; c < MBOX_NCLASS; c++)
 		n += boxes[c].n;
-	pthread_mutex_unlock(&mbox_lock);
+	hak_unlock(&mbox_lock);
 	return n;
 }
 

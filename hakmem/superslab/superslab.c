@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "debug/hooks.h"
+#include "hak_lock.h"
 #include "os/os.h"
 
 #define SS_NSHIFT	(SS_MAX_SLAB_SHIFT - SS_MIN_SLAB_SHIFT + 1)
@@ -108,7 +109,7 @@ struct hak_slab *hak_ss_acquire(unsigned shift, uint32_t stride)
 	unsigned k = shift - SS_MIN_SLAB_SHIFT;
 
 	HAK_ASSERT(shift >= SS_MIN_SLAB_SHIFT && shift <= SS_MAX_SLAB_SHIFT);
-	pthread_mutex_lock(&ss_lock);
+	hak_lock(&ss_lock);
 	c = partial[k];
 	if (!c && empty) {
 		c = empty;
@@ -118,17 +119,17 @@ struct hak_slab *hak_ss_acquire(unsigned shift, uint32_t stride)
 		list_add(&partial[k], c);
 	}
 	if (!c) {
-		pthread_mutex_unlock(&ss_lock);
+		hak_unlock(&ss_lock);
 		fresh = map_chunk();
 		if (!fresh)
 			return NULL;
-		pthread_mutex_lock(&ss_lock);
+		hak_lock(&ss_lock);
 		format(fresh, shift);
 		list_add(&partial[k], fresh);
 		c = fresh;
 	}
 	s = take_slab(c);
-	pthread_mutex_unlock(&ss_lock);
+	hak_unlock(&ss_lock);
 
 	/* the slab is ours alone now: nobody else can reach its metadata */
 	s->free = NULL;
@@ -156,7 +157,7 @@ void hak_ss_release(struct hak_slab *s)
 	s->free = NULL;
 	s->bump = NULL;
 
-	pthread_mutex_lock(&ss_lock);
+	hak_lock(&ss_lock);
 	was = c->free_mask;
 	HAK_CHECK(!(was & (1u << i)),
 		  "hakmem: slab %p released twice (chunk %p)", (void *)s,
@@ -178,7 +179,7 @@ void hak_ss_release(struct hak_slab *s)
 			retire = c;
 		}
 	}
-	pthread_mutex_unlock(&ss_lock);
+	hak_unlock(&ss_lock);
 	if (retire)
 		unmap_chunk(retire);
 }
@@ -188,11 +189,11 @@ size_t hak_ss_trim(void)
 	struct hak_chunk *list, *c;
 	size_t bytes = 0;
 
-	pthread_mutex_lock(&ss_lock);
+	hak_lock(&ss_lock);
 	list = empty;
 	empty = NULL;
 	nempty = 0;
-	pthread_mutex_unlock(&ss_lock);
+	hak_unlock(&ss_lock);
 	while ((c = list)) {
 		list = c->next;
 		unmap_chunk(c);

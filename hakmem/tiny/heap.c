@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "debug/hooks.h"
+#include "hak_lock.h"
 #include "os/os.h"
 #include "remote/remote.h"
 
@@ -101,9 +102,9 @@ bool hak_tiny_stats_sum(uint64_t out[TINY_NCLASS][TS_NSTAT])
 {
 	struct hak_heap *h;
 
-	pthread_mutex_lock(&pool_lock);
+	hak_lock(&pool_lock);
 	h = all_heaps;
-	pthread_mutex_unlock(&pool_lock);
+	hak_unlock(&pool_lock);
 	for (; h; h = h->all_next)
 		for (unsigned c = 0; c < TINY_NCLASS; c++)
 			for (unsigned k = 0; k < TS_NSTAT; k++)
@@ -331,7 +332,7 @@ static struct hak_heap *heap_get(void)
 {
 	struct hak_heap *h;
 
-	pthread_mutex_lock(&pool_lock);
+	hak_lock(&pool_lock);
 	h = pool;
 	if (h) {
 		pool = h->pool_next;
@@ -347,7 +348,7 @@ static struct hak_heap *heap_get(void)
 			}
 		}
 		if (!h) {
-			pthread_mutex_unlock(&pool_lock);
+			hak_unlock(&pool_lock);
 			return NULL;
 		}
 		h->id = (uint32_t)atomic_fetch_add_explicit(&nheaps, 1,
@@ -355,7 +356,7 @@ static struct hak_heap *heap_get(void)
 		h->all_next = all_heaps;
 		all_heaps = h;
 	}
-	pthread_mutex_unlock(&pool_lock);
+	hak_unlock(&pool_lock);
 	if (!h->trace)
 		h->trace = hak_trace_ring_new();
 	h->state = HEAP_LIVE;
@@ -460,10 +461,10 @@ static void heap_detach(void *arg)
 	publish_all(h);
 	hak_trace_bind(NULL);
 	h->state = HEAP_POOLED;
-	pthread_mutex_lock(&pool_lock);
+	hak_lock(&pool_lock);
 	h->pool_next = pool;
 	pool = h;
-	pthread_mutex_unlock(&pool_lock);
+	hak_unlock(&pool_lock);
 }
 
 int hak_tiny_init(bool count, bool trace)
@@ -706,11 +707,11 @@ static void *alloc_slow(unsigned cls)
 	hak_trace(HAK_EV_ALLOC, cls, b, hak_tiny_class_size[cls]);
 	return b;
 global:
-	pthread_mutex_lock(&global_lock);
+	hak_lock(&global_lock);
 	b = refill(&global_heap, cls);
 	if (counting && b)
 		stat(&global_heap, cls, TS_ALLOC, 1);
-	pthread_mutex_unlock(&global_lock);
+	hak_unlock(&global_lock);
 	return b;
 }
 
@@ -934,11 +935,11 @@ void *hak_tiny_alloc_aligned(size_t size, size_t align)
 		 * still an owner-word store, so take the lock for that case) */
 		if (!(tag & TINY_TAG_ALIGNED)) {
 			if (hak_tiny_heap->state == HEAP_DEAD) {
-				pthread_mutex_lock(&global_lock);
+				hak_lock(&global_lock);
 				tag = hak_load_relaxed(&s->owner_tag);
 				hak_store_relaxed(&s->owner_tag,
 						  tag | TINY_TAG_ALIGNED);
-				pthread_mutex_unlock(&global_lock);
+				hak_unlock(&global_lock);
 			} else {
 				hak_store_relaxed(&s->owner_tag,
 						  tag | TINY_TAG_ALIGNED);
@@ -973,9 +974,9 @@ size_t hak_tiny_trim(void)
 		}
 		n += collect(h, true);
 	}
-	pthread_mutex_lock(&global_lock);
+	hak_lock(&global_lock);
 	n += collect(&global_heap, true);
-	pthread_mutex_unlock(&global_lock);
+	hak_unlock(&global_lock);
 	return n;
 }
 
