@@ -53,10 +53,17 @@ size_t hak_os_mapped_peak(void)
 	return hak_load_relaxed(&os_mapped_peak);
 }
 
+/*
+ * No MAP_NORESERVE: these pages are handed to the program, so the kernel's
+ * overcommit policy must judge them as it judges glibc's (mode 0 refuses a
+ * mapping larger than RAM + swap, mode 2 counts it against the commit
+ * limit).  With MAP_NORESERVE a malloc(1 TiB) "succeeded" and the program
+ * was OOM-killed when it touched the block.
+ */
 void *hak_os_map(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
@@ -74,8 +81,9 @@ void *hak_os_map_aligned(size_t size, size_t align, size_t off)
 		return hak_os_map(size);
 	if (__builtin_add_overflow(size, align, &span))
 		return NULL;
+	/* the whole span is charged until the ends are trimmed below */
 	p = mmap(NULL, span, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	raw = (uintptr_t)p;
