@@ -39,6 +39,10 @@ void hak_api_fork_prepare(void);
 void hak_api_fork_parent(void);
 void hak_api_fork_child(void);
 
+/* usage.c: mallinfo2's figures */
+struct mallinfo2;
+void hak_api_mallinfo2(struct mallinfo2 *mi);
+
 /* fork.c: the pthread_atfork handlers */
 void hak_fork_prepare(void);
 void hak_fork_parent(void);

@@ -12,7 +12,9 @@
  */
 #include "api.h"
 
+#include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,33 +110,46 @@ EXPORT int malloc_trim(size_t pad)
 	return hak_trim(pad);
 }
 
+/* glibc disables cancellation around malloc_stats: write(2) is a
+ * cancellation point, and a pending cancel would cut the table short */
 EXPORT void malloc_stats(void)
 {
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	hak_api_stats_print();
+	pthread_setcancelstate(old, NULL);
 }
 
 EXPORT struct mallinfo2 mallinfo2(void)
 {
 	struct mallinfo2 mi;
-	struct hak_stats st;
 
-	memset(&mi, 0, sizeof(mi));
-	hak_stats_get(&st);
-	mi.arena = st.mapped;		/* all bytes mapped from the OS */
-	mi.hblks = st.large_live;	/* own-mapping (large) blocks */
-	mi.usmblks = st.mapped_peak;	/* high-water mark of arena */
+	hak_api_mallinfo2(&mi);
 	return mi;
 }
 
+static int clamp_int(size_t v)
+{
+	return v > INT_MAX ? INT_MAX : (int)v;
+}
+
+/* mallinfo - the same figures clamped to int (glibc wraps them instead) */
 EXPORT struct mallinfo mallinfo(void)
 {
 	struct mallinfo2 m2 = mallinfo2();
 	struct mallinfo mi;
 
-	memset(&mi, 0, sizeof(mi));
-	mi.arena = (int)(m2.arena > 0x7fffffff ? 0x7fffffff : m2.arena);
-	mi.hblks = (int)m2.hblks;
-	mi.usmblks = (int)(m2.usmblks > 0x7fffffff ? 0x7fffffff : m2.usmblks);
+	mi.arena = clamp_int(m2.arena);
+	mi.ordblks = clamp_int(m2.ordblks);
+	mi.smblks = clamp_int(m2.smblks);
+	mi.hblks = clamp_int(m2.hblks);
+	mi.hblkhd = clamp_int(m2.hblkhd);
+	mi.usmblks = clamp_int(m2.usmblks);
+	mi.fsmblks = clamp_int(m2.fsmblks);
+	mi.uordblks = clamp_int(m2.uordblks);
+	mi.fordblks = clamp_int(m2.fordblks);
+	mi.keepcost = clamp_int(m2.keepcost);
 	return mi;
 }
 

@@ -35,6 +35,8 @@ static struct large_hdr *cache;		/* cache_lock; newest first */
 static unsigned cache_n;		/* cache_lock */
 static size_t cache_bytes;		/* cache_lock */
 static _Atomic size_t nlive;		/* stats only: relaxed */
+static _Atomic size_t live_bytes;	/* stats only: relaxed; mapped bytes
+					 * of the live blocks */
 /* the BigCache's delay: set once at init; relaxed, a stale default read
  * by a thread racing with init only changes how long a block is cached */
 static _Atomic long cache_ms = 1000;
@@ -82,6 +84,18 @@ static void note_reuse(bool hit)
 	unsigned hot = hak_load_relaxed(&cache_hot);
 
 	hak_store_relaxed(&cache_hot, hit ? (hot < 8 ? hot + 1 : 8) : hot / 2);
+}
+
+/* live_grew - a live block's mapping went from @minus to @plus bytes */
+static void live_grew(size_t plus, size_t minus)
+{
+	/* relaxed: a statistic, read alone by mallinfo */
+	if (plus)
+		atomic_fetch_add_explicit(&live_bytes, plus,
+					  memory_order_relaxed);
+	if (minus)
+		atomic_fetch_sub_explicit(&live_bytes, minus,
+					  memory_order_relaxed);
 }
 
 static struct large_hdr *hdr_of(const void *p)
@@ -214,6 +228,7 @@ void *hak_large_alloc(size_t size, size_t align, bool zero)
 		if (zero)
 			memset((char *)h + off, 0, h->map_size - off);
 		atomic_fetch_add_explicit(&nlive, 1, memory_order_relaxed);
+		live_grew(h->map_size, 0);
 		return (char *)h + off;
 	}
 	if (align <= HAK_REG_SIZE)
@@ -233,6 +248,7 @@ void *hak_large_alloc(size_t size, size_t align, bool zero)
 	hak_reg_set((uintptr_t)h, HAK_REG_LARGE);
 	hak_trace(HAK_EV_MAP, 0, h, need);
 	atomic_fetch_add_explicit(&nlive, 1, memory_order_relaxed);
+	live_grew(need, 0);
 	return (char *)h + off;
 }
 
@@ -259,6 +275,7 @@ void hak_large_free(void *p)
 	struct large_hdr *h = live_hdr(p, "free");
 
 	atomic_fetch_sub_explicit(&nlive, 1, memory_order_relaxed);
+	live_grew(0, h->map_size);
 	if (!cache_put(h))
 		unmap_hdr(h);
 }
@@ -281,12 +298,15 @@ void *hak_large_realloc(void *p, size_t size)
 	need = HAK_ALIGN_UP(h->off + size, HAK_PAGE_SIZE);
 	if (need <= old) {
 		/* shrink in place when it frees at least half the mapping */
-		if (need < old / 2 && hak_os_resize(h, old, need) == 0)
+		if (need < old / 2 && hak_os_resize(h, old, need) == 0) {
 			h->map_size = need;
+			live_grew(need, old);
+		}
 		return p;
 	}
 	if (hak_os_resize(h, old, need) == 0) {
 		h->map_size = need;
+		live_grew(need, old);
 		return p;
 	}
 	/* move the pages to a fresh 2 MiB-aligned range: no copy */
@@ -296,6 +316,7 @@ void *hak_large_realloc(void *p, size_t size)
 		if (hak_os_move(h, old, need, dst) == 0) {
 			h = dst;
 			h->map_size = need;
+			live_grew(need, old);
 			hak_reg_set((uintptr_t)h, HAK_REG_LARGE);
 			return (char *)h + h->off;
 		}
@@ -329,6 +350,14 @@ size_t hak_large_trim(void)
 		unmap_hdr(h);
 	}
 	return bytes;
+}
+
+void hak_large_bytes(size_t *live, size_t *cached)
+{
+	*live = hak_load_relaxed(&live_bytes);
+	hak_lock(&cache_lock);
+	*cached = cache_bytes;
+	hak_unlock(&cache_lock);
 }
 
 void hak_large_counts(size_t *live, size_t *cached)

@@ -31,6 +31,8 @@ size_t hak_large_trim(void);
  * (HAKMEM_LARGE_CACHE_MS; 0: no caching) */
 void hak_large_config(long cache_ms);
 void hak_large_counts(size_t *live, size_t *cached);
+/* hak_large_bytes - bytes mapped for live blocks, and for cached mappings */
+void hak_large_bytes(size_t *live, size_t *cached);
 void hak_large_fork_prepare(void);
 void hak_large_fork_parent(void);
 void hak_large_fork_child(void);

@@ -30,6 +30,7 @@ static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_chunk *partial[SS_NSHIFT];	/* ss_lock */
 static struct hak_chunk *empty;			/* ss_lock */
 static unsigned nempty;				/* ss_lock */
+static struct hak_chunk *all_chunks;		/* ss_lock: every chunk */
 static _Atomic size_t nchunks;			/* stats only: relaxed */
 
 static uint32_t all_mask(const struct hak_chunk *c)
@@ -55,6 +56,25 @@ static void list_del(struct hak_chunk **head, struct hak_chunk *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->next = c->prev = NULL;
+}
+
+static void all_add(struct hak_chunk *c)
+{
+	c->all_prev = NULL;
+	c->all_next = all_chunks;
+	if (all_chunks)
+		all_chunks->all_prev = c;
+	all_chunks = c;
+}
+
+static void all_del(struct hak_chunk *c)
+{
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else
+		all_chunks = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
 }
 
 /* format - (re)write a chunk's geometry for @shift; ss_lock or exclusive. */
@@ -125,6 +145,7 @@ struct hak_slab *hak_ss_acquire(unsigned shift, uint32_t stride)
 			return NULL;
 		hak_lock(&ss_lock);
 		format(fresh, shift);
+		all_add(fresh);
 		list_add(&partial[k], fresh);
 		c = fresh;
 	}
@@ -176,6 +197,7 @@ void hak_ss_release(struct hak_slab *s)
 			list_add(&empty, c);
 			nempty++;
 		} else {
+			all_del(c);
 			retire = c;
 		}
 	}
@@ -193,6 +215,8 @@ size_t hak_ss_trim(void)
 	list = empty;
 	empty = NULL;
 	nempty = 0;
+	for (c = list; c; c = c->next)
+		all_del(c);
 	hak_unlock(&ss_lock);
 	while ((c = list)) {
 		list = c->next;
@@ -205,6 +229,33 @@ size_t hak_ss_trim(void)
 size_t hak_ss_chunks(void)
 {
 	return hak_load_relaxed(&nchunks);
+}
+
+void hak_ss_usage(struct hak_ss_usage *u,
+		  void (*fn)(const struct hak_slab *s, void *arg), void *arg)
+{
+	memset(u, 0, sizeof(*u));
+	hak_lock(&ss_lock);
+	for (struct hak_chunk *c = all_chunks; c; c = c->all_next) {
+		u->chunks++;
+		if (c->free_mask == all_mask(c)) {
+			u->empty_chunks++;
+			u->free_bytes += SS_SIZE;
+			continue;
+		}
+		for (unsigned i = 0; i < c->nslabs; i++) {
+			struct hak_slab *s = &c->slabs[i];
+
+			if (c->free_mask & (1u << i)) {
+				u->slabs_free++;
+				u->free_bytes += hak_ss_slab_usable(s);
+			} else {
+				u->slabs_out++;
+				fn(s, arg);
+			}
+		}
+	}
+	hak_unlock(&ss_lock);
 }
 
 void hak_ss_fork_prepare(void)

@@ -66,6 +66,7 @@ struct hak_chunk {
 	uint8_t pad_[2];
 	uint32_t free_mask;		/* slabs not out; ss lock */
 	struct hak_chunk *next, *prev;	/* ss lists; ss lock */
+	struct hak_chunk *all_next, *all_prev;	/* every chunk; ss lock */
 };
 HAK_BUILD_BUG_ON(sizeof(struct hak_chunk) > SS_HDR);
 
@@ -134,6 +135,21 @@ void hak_ss_release(struct hak_slab *s);
 size_t hak_ss_trim(void);
 /* hak_ss_chunks - chunks currently mapped. */
 size_t hak_ss_chunks(void);
+/*
+ * hak_ss_usage - mallinfo's view of the SuperSlabs, under the ss lock:
+ * @fn(slab, @arg) for every slab that is out (the front end reads its own
+ * fields, without synchronisation: a snapshot); the counts of the rest.
+ */
+struct hak_ss_usage {
+	size_t chunks;		/* mapped chunks */
+	size_t empty_chunks;	/* of them wholly free (the empty cache) */
+	size_t slabs_out;	/* slabs handed out */
+	size_t slabs_free;	/* slabs not out, in chunks with some out */
+	size_t free_bytes;	/* their usable bytes + the empty chunks' */
+};
+void hak_ss_usage(struct hak_ss_usage *u,
+		  void (*fn)(const struct hak_slab *s, void *arg), void *arg);
+
 /* fork(): take / drop the superslab lock around fork. */
 void hak_ss_fork_prepare(void);
 void hak_ss_fork_parent(void);

@@ -126,6 +126,15 @@ int hak_tiny_init(bool count, bool trace);
  * fast paths were not counted (HAKMEM_STATS off) */
 bool hak_tiny_stats_sum(uint64_t out[TINY_NCLASS][TS_NSTAT]);
 size_t hak_tiny_heaps(void);
+
+/* tiny/usage.c: hak_tiny_slab_usage - add slab @s's bytes in live blocks
+ * (remote-freed ones count until drained) and free blocks into @arg, a
+ * struct hak_tiny_usage; for hak_ss_usage()'s walk */
+struct hak_tiny_usage {
+	size_t live;
+	size_t free;
+};
+void hak_tiny_slab_usage(const struct hak_slab *s, void *arg);
 void hak_tiny_fork_prepare(void);
 void hak_tiny_fork_parent(void);
 void hak_tiny_fork_child(void);
