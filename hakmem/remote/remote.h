@@ -43,6 +43,14 @@ HAK_FAST bool hak_remote_push(struct hak_slab *s, void *blk)
 	return old == 0;
 }
 
+/* hak_remote_reset - an empty queue, before the slab is reachable by any
+ * pusher (the front end initialising a slab it acquired) */
+HAK_FAST void hak_remote_reset(struct hak_slab *s)
+{
+	/* relaxed: nobody else can reach the slab yet */
+	hak_store_relaxed(&s->remote, 0);
+}
+
 /* hak_remote_pending - any block waiting?  A hint: may be stale at once. */
 HAK_FAST bool hak_remote_pending(struct hak_slab *s)
 {
@@ -100,8 +108,7 @@ HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
  *   adopts it); hak_mbox_take() claims any slab of a class.
  * - Remote pushes may go on at any time; they never touch the tag.
  */
-#define HAK_TAG_PUBLISHED	4UL
-#define HAK_TAG_OWNER_MASK	(~(uintptr_t)63)
+/* HAK_TAG_PUBLISHED and HAK_TAG_OWNER_MASK: the slab word, superslab.h */
 
 /* remote/mailbox.c */
 void hak_mbox_publish(unsigned cls, struct hak_slab *s);

@@ -44,12 +44,6 @@ struct hak_trace_ring;
  * that the unused branch never shifts by a negative count */
 #define TINY_CLASS_EXP(c)	((((c) < 8 ? 8 : (c)) - 8) / 4)
 
-/* flags in the low bits of a slab's owner_tag (heaps are 64-byte aligned) */
-#define TINY_TAG_FULL		1UL	/* slab is on its heap's full list */
-#define TINY_TAG_ALIGNED	2UL	/* slab has handed out interior pointers */
-#define TINY_TAG_FOSTER		8UL	/* adopted by a free: on the foster list */
-#define TINY_TAG_FLAGS		63UL	/* 4 is remote/'s HAK_TAG_PUBLISHED */
-
 /* per-class event counters (relaxed atomics, slow paths only) */
 enum hak_tiny_stat {
 	TS_ALLOC,		/* blocks handed out (counted with HAKMEM_STATS=1) */
@@ -102,23 +96,24 @@ struct hak_heap {
 	_Atomic uint64_t stat[TINY_NCLASS][TS_NSTAT];
 	uint32_t state;
 	uint32_t id;
-} __attribute__((aligned(64)));
+} __attribute__((aligned(HAK_TAG_OWNER_ALIGN)));
+/* a heap's address is a slab's owner tag: the flag bits stay clear */
+HAK_BUILD_BUG_ON(_Alignof(struct hak_heap) % HAK_TAG_OWNER_ALIGN);
+/* a class is a bit of remote_hint, a mailbox entry and a uint8_t cls */
+HAK_BUILD_BUG_ON(TINY_NCLASS > HAK_SLAB_NCLASS_MAX);
 
 /* tiny/class.c */
 extern const uint8_t hak_tiny_small_class[TINY_SMALL_MAX / TINY_ALIGN + 1];
 extern const uint32_t hak_tiny_class_size[TINY_NCLASS];
 unsigned hak_tiny_class_shift(unsigned cls);
 
+/*
+ * @shift below is a slab shift: hak_ss_kind_shift() of the registry kind
+ * of a SuperSlab (superslab.h).
+ */
+
 /* tiny/heap.c */
 extern __thread struct hak_heap *hak_tiny_heap HAK_TLS_IE;
-void *hak_tiny_alloc_slow(unsigned cls);
-void *hak_tiny_alloc_slow_small(size_t idx);
-void hak_tiny_free_slow(struct hak_slab *s, void *p, unsigned shift);
-HAK_NORETURN void hak_tiny_double_free(struct hak_slab *s, void *p);
-void *hak_tiny_alloc_aligned(size_t size, size_t align);
-size_t hak_tiny_usable(const void *p, unsigned shift);
-/* hak_tiny_valid - p is the start (or aligned interior) of a live-slab block */
-bool hak_tiny_valid(const void *p, unsigned shift);
 size_t hak_tiny_trim(void);
 /* hak_tiny_init - with @count or @trace every op takes the slow path */
 int hak_tiny_init(bool count, bool trace);
@@ -129,6 +124,20 @@ size_t hak_tiny_heaps(void);
 void hak_tiny_fork_prepare(void);
 void hak_tiny_fork_parent(void);
 void hak_tiny_fork_child(void);
+
+/* tiny/refill.c */
+void *hak_tiny_alloc_slow(unsigned cls);
+void *hak_tiny_alloc_slow_small(size_t idx);
+
+/* tiny/free.c */
+void hak_tiny_free_slow(struct hak_slab *s, void *p, unsigned shift);
+HAK_NORETURN void hak_tiny_double_free(struct hak_slab *s, void *p);
+/* hak_tiny_valid - p is the start (or aligned interior) of a live-slab block */
+bool hak_tiny_valid(const void *p, unsigned shift);
+
+/* tiny/aligned.c */
+void *hak_tiny_alloc_aligned(size_t size, size_t align);
+size_t hak_tiny_usable(const void *p, unsigned shift);
 
 /* hak_tiny_class_of - class for n > TINY_SMALL_MAX (n <= TINY_MAX). */
 HAK_FAST unsigned hak_tiny_class_big(size_t n)
@@ -146,13 +155,24 @@ HAK_FAST unsigned hak_tiny_class(size_t n)
 	return hak_tiny_class_big(n);
 }
 
+/* hak_tiny_blocks_end - the end of @s's blocks, which begin at @start */
+HAK_FAST char *hak_tiny_blocks_end(const struct hak_slab *s, const char *start)
+{
+	return (char *)start + (size_t)s->capacity * s->stride;
+}
+
+/* hak_tiny_in_blocks - @p lies in @s's blocks, which begin at @start */
+HAK_FAST bool hak_tiny_in_blocks(const struct hak_slab *s, const char *start,
+				 const void *p)
+{
+	return (const char *)p >= start &&
+	       (const char *)p < hak_tiny_blocks_end(s, start);
+}
+
 /* hak_tiny_in_slab - @p lies in @s's block area (fail-fast checks) */
 HAK_FAST bool hak_tiny_in_slab(const struct hak_slab *s, const void *p)
 {
-	const char *start = hak_ss_slab_start(s);
-
-	return (const char *)p >= start &&
-	       (const char *)p < start + (size_t)s->capacity * s->stride;
+	return hak_tiny_in_blocks(s, hak_ss_slab_start(s), p);
 }
 
 /* hak_tiny_on_boundary - @p is in @s and a block start */
@@ -165,7 +185,25 @@ HAK_FAST bool hak_tiny_on_boundary(const struct hak_slab *s, const void *p)
 /* hak_tiny_ff_free - fail-fast checks of a local free (HAK_FAILFAST) */
 void hak_tiny_ff_free(struct hak_slab *s, void *p);
 
-/* hak_tiny_pop - pop @b, the head of @s's free list (fast paths) */
+/*
+ * hak_tiny_free_local - the owner puts block base @p back on @s's free
+ * list: the one local-free body (fast path and slow frees alike).
+ */
+HAK_FAST void hak_tiny_free_local(struct hak_slab *s, void *p)
+{
+	void *head = s->free;
+
+	if (HAK_RELEASE_CHECKS && hak_unlikely(head == p))
+		hak_tiny_double_free(s, p);
+	if (HAK_FAILFAST)
+		hak_tiny_ff_free(s, p);
+	hak_link_set(p, head);
+	s->free = p;
+	s->used--;
+}
+
+/* hak_tiny_pop - pop @b, the head of @s's free list (fast paths and
+ * refill alike) */
 HAK_FAST void *hak_tiny_pop(struct hak_slab *s, void *b, unsigned c)
 {
 	s->free = hak_link_get(b);
@@ -227,15 +265,7 @@ HAK_FAST void hak_tiny_free(void *p, unsigned shift)
 	/* relaxed: equal to our heap only if we own s, and only we change that */
 	if (hak_likely(hak_load_relaxed(&s->owner_tag) ==
 		       (uintptr_t)hak_tiny_heap)) {
-		void *head = s->free;
-
-		if (HAK_RELEASE_CHECKS && hak_unlikely(head == p))
-			hak_tiny_double_free(s, p);
-		if (HAK_FAILFAST)
-			hak_tiny_ff_free(s, p);
-		hak_link_set(p, head);
-		s->free = p;
-		s->used--;
+		hak_tiny_free_local(s, p);
 		return;
 	}
 	hak_tiny_free_slow(s, p, shift);
