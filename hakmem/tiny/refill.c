@@ -21,6 +21,8 @@
 
 #include <errno.h>
 
+#define TINY_CARVE_BYTES	8192
+#define TINY_CARVE_MIN		8
 #define TINY_SWEEP_EVERY	64
 #define TINY_IDLE_LOOK		32
 
@@ -107,9 +109,38 @@ static void release_idle(struct hak_heap *h, unsigned c)
 	h->idle_cursor = (uint8_t)k;
 }
 
+/* carve - owner: put the next batch of never-used blocks on the
+ * free list; false when every block has been carved */
+static bool carve(struct hak_slab *s)
+{
+	char *end = hak_tiny_blocks_end(s, hak_ss_slab_start(s));
+	size_t left, n;
+	char *b;
+
+	if (s->bump >= end)
+		return false;
+	left = (size_t)(end - s->bump) / s->stride;
+	n = TINY_CARVE_BYTES / s->stride;
+	if (n < TINY_CARVE_MIN)
+		n = TINY_CARVE_MIN;
+	if (n > left)
+		n = left;
+	b = s->bump;
+	for (size_t i = 0; i + 1 < n; i++, b += s->stride)
+		hak_link_set(b, b + s->stride);
+	hak_link_set(b, s->free);
+	s->free = s->bump;
+	s->bump = b + s->stride;
+	return true;
+}
+
+/* has_free - owner: @s has a free block, after a drain or a carve if need be
+ * (the pending peek saves the call when nothing was freed remotely) */
 static bool has_free(struct hak_slab *s)
 {
-	return s->free || (hak_tiny_drain(s), s->free) || hak_tiny_carve(s);
+	return s->free ||
+	       (hak_remote_pending(s) && (hak_tiny_drain(s), s->free)) ||
+	       carve(s);
 }
 
 /* use - owner: @s (on no list) becomes class @c's current slab if it has
@@ -178,7 +209,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 	s = hak_tiny_slab_new(h, c);
 	if (!s)
 		return NULL;
-	hak_tiny_carve(s);
+	carve(s);
 	hak_tiny_set_cur(h, c, s);
 	return pop(s);
 }

@@ -11,28 +11,6 @@
  */
 #include "tiny/tiny_internal.h"
 
-#define TINY_CARVE_BYTES	8192
-#define TINY_CARVE_MIN		8
-
-/*
- * hak_tiny_set_cur - owner: make @s class @c's current slab, in cur[] and,
- * for the small classes, in every direct[] slot whose sizes map to @c.
- */
-void hak_tiny_set_cur(struct hak_heap *h, unsigned c, struct hak_slab *s)
-{
-	unsigned i, hi;
-
-	h->cur[c] = s;
-	hi = hak_tiny_class_size[c] / TINY_ALIGN;
-	if (hi >= TINY_NDIRECT)
-		return;
-	i = c ? hak_tiny_class_size[c - 1] / TINY_ALIGN + 1 : 0;
-	for (; i <= hi; i++) {
-		HAK_ASSERT(hak_tiny_small_class[i] == c);
-		h->direct[i] = s;
-	}
-}
-
 struct hak_slab *hak_tiny_slab_new(struct hak_heap *h, unsigned c)
 {
 	struct hak_slab *s = hak_ss_acquire(hak_tiny_class_shift(c));
@@ -68,31 +46,6 @@ void hak_tiny_slab_free(struct hak_heap *h, unsigned c, struct hak_slab *s)
 	s->bump = NULL;
 	hak_ss_release(s);
 	stat_add(h, c, TS_SLAB_FREE, 1);
-}
-
-/* hak_tiny_carve - owner: put the next batch of never-used blocks on the
- * free list; false when every block has been carved */
-bool hak_tiny_carve(struct hak_slab *s)
-{
-	char *end = hak_tiny_blocks_end(s, hak_ss_slab_start(s));
-	size_t left, n;
-	char *b;
-
-	if (s->bump >= end)
-		return false;
-	left = (size_t)(end - s->bump) / s->stride;
-	n = TINY_CARVE_BYTES / s->stride;
-	if (n < TINY_CARVE_MIN)
-		n = TINY_CARVE_MIN;
-	if (n > left)
-		n = left;
-	b = s->bump;
-	for (size_t i = 0; i + 1 < n; i++, b += s->stride)
-		hak_link_set(b, b + s->stride);
-	hak_link_set(b, s->free);
-	s->free = s->bump;
-	s->bump = b + s->stride;
-	return true;
 }
 
 static void sink_local(void *ctx, void *blk)
@@ -152,23 +105,6 @@ bool hak_tiny_foster_settle(struct hak_heap *h, unsigned c,
 	hak_list_del(&h->foster[c], s);
 	hak_tiny_slab_free(h, c, s);
 	return true;
-}
-
-/* hak_tiny_park_full - owner: @s (on no list) has no free block left: it
- * waits on the full list for remote frees */
-void hak_tiny_park_full(struct hak_heap *h, unsigned c, struct hak_slab *s)
-{
-	tag_set(s, h, (tag_flags(s) & ~HAK_TAG_FOSTER) | HAK_TAG_FULL);
-	hak_list_push(&h->full[c], s);
-}
-
-/* hak_tiny_unfull - owner: full slab @s has blocks again: to the partial
- * list's tail */
-void hak_tiny_unfull(struct hak_heap *h, unsigned c, struct hak_slab *s)
-{
-	hak_list_del(&h->full[c], s);
-	tag_set(s, h, tag_flags(s) & ~HAK_TAG_FULL);
-	part_add(h, c, s);
 }
 
 bool hak_tiny_slab_valid(const struct hak_slab *s)

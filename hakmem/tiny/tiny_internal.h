@@ -6,10 +6,10 @@
  *
  *   heap.c    the heap pool, attach and detach, collect and publish at
  *             thread exit, trim, statistics, fork
- *   slab.c    one slab: initialise, release, carve, drain, the owner's
- *             slab lists and their moves (park on full, back to partial)
- *   refill.c  the allocation slow path: scan hinted slabs, partial,
- *             foster, adopt, release idle slabs, map a new slab
+ *   slab.c    one slab: initialise, release, drain, settle a fostered
+ *             slab, validate (the list moves are inline below)
+ *   refill.c  the allocation slow path: carve, scan hinted slabs,
+ *             partial, foster, adopt, release idle slabs, map a new slab
  *   free.c    every free the fast path does not take: remote pushes,
  *             frees into flagged or published slabs, bad pointers
  *   aligned.c over-aligned blocks and usable sizes
@@ -49,17 +49,13 @@ extern bool hak_tiny_slow_mode;		/* counting or tracing: shadow heaps */
 struct hak_heap *hak_tiny_attach(void);
 
 /* tiny/slab.c */
-void hak_tiny_set_cur(struct hak_heap *h, unsigned c, struct hak_slab *s);
 /* hak_tiny_slab_new - a fresh slab of class @c owned by @h, not on a list */
 struct hak_slab *hak_tiny_slab_new(struct hak_heap *h, unsigned c);
 /* hak_tiny_slab_free - hand an empty slab back to the superslab box */
 void hak_tiny_slab_free(struct hak_heap *h, unsigned c, struct hak_slab *s);
-bool hak_tiny_carve(struct hak_slab *s);
 unsigned hak_tiny_drain(struct hak_slab *s);
 bool hak_tiny_foster_settle(struct hak_heap *h, unsigned c,
 			    struct hak_slab *s);
-void hak_tiny_park_full(struct hak_heap *h, unsigned c, struct hak_slab *s);
-void hak_tiny_unfull(struct hak_heap *h, unsigned c, struct hak_slab *s);
 /* hak_tiny_slab_valid - the invariants of struct hak_slab, an O(n) walk of
  * the free list (HAK_ASSERT_SLOW) */
 bool hak_tiny_slab_valid(const struct hak_slab *s);
@@ -122,6 +118,45 @@ static inline void part_del(struct hak_heap *h, unsigned c,
 			    struct hak_slab *s)
 {
 	hak_list_del_fifo(&h->partial[c], &h->partial_tail[c], s);
+}
+
+/*
+ * hak_tiny_set_cur - owner: make @s class @c's current slab, in cur[] and,
+ * for the small classes, in every direct[] slot whose sizes map to @c.
+ */
+static inline void hak_tiny_set_cur(struct hak_heap *h, unsigned c,
+				    struct hak_slab *s)
+{
+	unsigned i, hi;
+
+	h->cur[c] = s;
+	hi = hak_tiny_class_size[c] / TINY_ALIGN;
+	if (hi >= TINY_NDIRECT)
+		return;
+	i = c ? hak_tiny_class_size[c - 1] / TINY_ALIGN + 1 : 0;
+	for (; i <= hi; i++) {
+		HAK_ASSERT(hak_tiny_small_class[i] == c);
+		h->direct[i] = s;
+	}
+}
+
+/* hak_tiny_park_full - owner: @s (on no list) has no free block left: it
+ * waits on the full list for remote frees */
+static inline void hak_tiny_park_full(struct hak_heap *h, unsigned c,
+				      struct hak_slab *s)
+{
+	tag_set(s, h, (tag_flags(s) & ~HAK_TAG_FOSTER) | HAK_TAG_FULL);
+	hak_list_push(&h->full[c], s);
+}
+
+/* hak_tiny_unfull - owner: full slab @s has blocks again: to the partial
+ * list's tail */
+static inline void hak_tiny_unfull(struct hak_heap *h, unsigned c,
+				   struct hak_slab *s)
+{
+	hak_list_del(&h->full[c], s);
+	tag_set(s, h, tag_flags(s) & ~HAK_TAG_FULL);
+	part_add(h, c, s);
 }
 
 /* pop - owner: pop the head of @s's free list (there is one) */
