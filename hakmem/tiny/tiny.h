@@ -44,6 +44,37 @@ struct hak_trace_ring;
  * that the unused branch never shifts by a negative count */
 #define TINY_CLASS_EXP(c)	((((c) < 8 ? 8 : (c)) - 8) / 4)
 
+/*
+ * The inverse, in one formula: the class of n > 128 from s = n - 1 and
+ * b = floor(log2(s)): four classes per power of two, picked by the two
+ * bits below the top one.  hak_tiny_class_big() evaluates it at run time,
+ * TINY_CLASS_OF() at compile time (class.c's tables); class.c asserts at
+ * compile time that it inverts TINY_CLASS_SIZE() at every class boundary.
+ */
+#define TINY_CLASS_ABOVE(s, b)	(8 + ((b) - 7) * 4 + (unsigned)(((s) >> ((b) - 2)) & 3))
+/* TINY_CLASS_OF - class of @n <= TINY_MAX (0 for 0), a constant expression.
+ * The big branch works on TINY_ABOVE_(n) == n - 1 (n > 128), clamped to
+ * 128 otherwise: clang checks shift counts of constants in unused branches */
+#define TINY_LOG2_(x)		(63u - (unsigned)__builtin_clzl((unsigned long)(x)))
+#define TINY_ABOVE_(n)		((n) > 128 ? (n) - 1 : 128)
+#define TINY_CLASS_OF(n)						\
+	((n) <= 128 ? ((n) ? ((unsigned)(n) - 1) / 16 : 0) :		\
+	 TINY_CLASS_ABOVE((size_t)TINY_ABOVE_(n), TINY_LOG2_(TINY_ABOVE_(n))))
+
+/* classes the direct[] table serves: TINY_SMALL_MAX is a class boundary,
+ * so a direct slot never spans two classes */
+#define TINY_NSMALL		(TINY_CLASS_OF(TINY_SMALL_MAX) + 1)
+
+/* the limits, next to the definitions they bound */
+HAK_BUILD_BUG_ON(TINY_CLASS_SIZE(TINY_NCLASS - 1) != TINY_MAX);
+HAK_BUILD_BUG_ON(TINY_CLASS_OF(TINY_MAX) != TINY_NCLASS - 1);
+HAK_BUILD_BUG_ON(TINY_CLASS_SIZE(TINY_NSMALL - 1) != TINY_SMALL_MAX);
+HAK_BUILD_BUG_ON(TINY_SMALL_MAX % TINY_ALIGN || TINY_MAX % TINY_ALIGN);
+HAK_BUILD_BUG_ON(TINY_CLASS_SIZE(0) != TINY_ALIGN);
+/* the largest class still gets 8 blocks from the shortest slab (slab 0 of
+ * a chunk of the largest span) */
+HAK_BUILD_BUG_ON((SS_SIZE - SS_HDR) / TINY_MAX < 8);
+
 /* per-class event counters (relaxed atomics, slow paths only) */
 enum hak_tiny_stat {
 	TS_ALLOC,		/* blocks handed out (counted with HAKMEM_STATS=1) */
@@ -139,13 +170,13 @@ bool hak_tiny_valid(const void *p, unsigned shift);
 void *hak_tiny_alloc_aligned(size_t size, size_t align);
 size_t hak_tiny_usable(const void *p, unsigned shift);
 
-/* hak_tiny_class_of - class for n > TINY_SMALL_MAX (n <= TINY_MAX). */
+/* hak_tiny_class_big - class for n > TINY_SMALL_MAX (n <= TINY_MAX). */
 HAK_FAST unsigned hak_tiny_class_big(size_t n)
 {
 	size_t s = n - 1;
 	unsigned b = 63 - (unsigned)__builtin_clzl(s);
 
-	return 8 + (b - 7) * 4 + (unsigned)((s >> (b - 2)) & 3);
+	return TINY_CLASS_ABOVE(s, b);
 }
 
 HAK_FAST unsigned hak_tiny_class(size_t n)
