@@ -76,6 +76,8 @@ int hak_snprintf(char *buf, size_t n, const char *fmt, ...) HAK_PRINTF(3, 4);
 				  #cond, __FILE__, __LINE__);		\
 	} while (0)
 
+/* HAK_ASSERT_SLOW: an O(n) check (a list walk), on when HAK_DEBUG >= 2 (the
+ * debug and failfast flavours). */
 #define HAK_ASSERT_SLOW(cond)						\
 	do {								\
 		if (HAK_DEBUG >= 2 && hak_unlikely(!(cond)))		\
