@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * unit/remote/mailbox.c - the publish/adopt protocol (remote/remote.h,
- * DESIGN invariants 4-6) under races, through the internal API.
+ * docs/DESIGN.md invariants 4-6) under races, through the internal API.
  *
  * Usage: mailbox.t [--smoke]
  *
