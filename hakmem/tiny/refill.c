@@ -153,6 +153,7 @@ static bool use(struct hak_heap *h, unsigned c, struct hak_slab *s)
 	}
 	HAK_ASSERT_SLOW(hak_tiny_slab_valid(s));
 	hak_tiny_set_cur(h, c, s);
+	hak_trace(HAK_EV_REFILL, c, s, 0);
 	return true;
 }
 
@@ -211,6 +212,7 @@ static void *refill(struct hak_heap *h, unsigned c)
 		return NULL;
 	carve(s);
 	hak_tiny_set_cur(h, c, s);
+	hak_trace(HAK_EV_REFILL, c, s, 0);
 	return pop(s);
 }
 
