@@ -4,11 +4,13 @@
  *
  * One mutex guards every class's list, count and the tags of the slabs on
  * them (per-class locks made fork() hold more locks at once than TSan's
- * deadlock detector can follow, for no measurable gain).  Adoption happens once per slab hand-over (thread exit,
- * or a slab given up), never on a fast path, so a lock is the simple and
- * sufficient choice; the CAS on the tag is still the one step that makes a
- * thread the owner (invariant 4), and it cannot fail while the lock is held
- * because nobody else may change a published tag.
+ * deadlock detector can follow, for no measurable gain).  Adoption happens
+ * once per slab hand-over (thread exit, or a slab given up), never on a
+ * fast path, so a lock is the simple and sufficient choice; the CAS on the
+ * tag is still the one step that makes a thread the owner (docs/DESIGN.md
+ * invariant 4), and it cannot fail while the lock is held because nobody
+ * else may change a published tag.  The lists are hak_list lists through
+ * the slab's links, which are the mailbox's while the slab is published.
  */
 #include "remote/remote.h"
 

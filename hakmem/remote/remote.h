@@ -3,7 +3,7 @@
  * remote/remote.h - cross-thread free: the per-slab MPSC remote queue.
  * May depend on superslab/ and registry/ only.
  *
- * Protocol (DESIGN invariants 4 and 6):
+ * Protocol (docs/DESIGN.md invariants 4 and 6):
  * - The queue is the slab's `remote` word: the head of a LIFO chain linked
  *   through each block's first word.  It touches nothing else.
  * - push (any thread that does not own the slab): write the block's link,
@@ -91,7 +91,7 @@ HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
 }
 
 /*
- * The mailbox (DESIGN invariant 5): per size class, the slabs that have no
+ * The mailbox (docs/DESIGN.md invariant 5): per size class, the slabs that have no
  * owner.  A slab gets there when its owner publishes it (thread exit, or a
  * heap giving slabs up); it leaves when a thread adopts it.
  *
