@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * debug/debug.h - the debug box's entry points.  debug/ reads the other
- * boxes through their contract headers; api.c calls these.
+ * boxes through their contract headers and calls down only; api.c and
+ * api.h call these.
  */
 #ifndef HAK_DEBUG_H
 #define HAK_DEBUG_H
@@ -16,5 +17,14 @@ void hak_dbg_stats_print(void);
 /* hak_trace_init - HAKMEM_TRACE_RING: the rings on, the dump signal handlers
  * installed (from our constructor, if start-up is not over yet) */
 void hak_trace_init(bool on);
+
+/* debug/track.c - the tracked flavours' allocator (HAK_TRACK): api.c
+ * and api.h call these instead of their own paths; they set errno */
+void *hak_dbg_track_malloc(size_t size);
+void hak_dbg_track_free(void *p);
+void *hak_dbg_track_calloc(size_t total);
+void *hak_dbg_track_realloc(void *p, size_t size);
+void *hak_dbg_track_aligned(size_t align, size_t size);
+size_t hak_dbg_track_usable(const void *p);
 
 #endif /* HAK_DEBUG_H */

@@ -13,7 +13,7 @@
 
 #include <unistd.h>
 
-#include "hakmem.h"
+#include "large/large.h"
 #include "os/os.h"
 #include "remote/remote.h"
 #include "tiny/tiny.h"
@@ -49,7 +49,7 @@ void hak_dbg_stats_print(void)
 		"adopts", "publishes", "slabs+", "slabs-",
 	};
 	uint64_t tot[TS_NSTAT] = { 0 };
-	struct hak_stats hs;
+	size_t live, cached;
 	char line[256];
 	bool counted;
 	int n;
@@ -92,13 +92,15 @@ void hak_dbg_stats_print(void)
 	line[n++] = '\n';
 	out(line, n);
 
-	hak_stats_get(&hs);
+	/* the boxes' counters read directly (what hak_stats_get() gathers
+	 * for the public API): debug/ calls down only */
+	hak_large_counts(&live, &cached);
 	n = hak_snprintf(line, sizeof(line),
 			 "hakmem: mapped=%zu KiB peak=%zu KiB chunks=%zu "
 			 "heaps=%zu published=%zu large_live=%zu "
 			 "large_cached=%zu rss=%ld KiB\n",
-			 hs.mapped >> 10, hs.mapped_peak >> 10, hs.chunks,
-			 hs.heaps, hak_mbox_count(), hs.large_live,
-			 hs.large_cached, hak_os_rss_kb());
+			 hak_os_mapped() >> 10, hak_os_mapped_peak() >> 10,
+			 hak_ss_chunks(), hak_tiny_heaps(), hak_mbox_count(),
+			 live, cached, hak_os_rss_kb());
 	out(line, n);
 }

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 
+#include "debug/debug.h"
 #include "hak_internal.h"
 #include "hak_track.h"
 #include "large/large.h"
@@ -17,12 +18,17 @@
 #include "tiny/tiny.h"
 
 /* api.c */
+/* hak_init - idempotent start-up; safe to re-enter from malloc.  The boxes
+ * reach it as hak_start (hak_internal.h). */
+void hak_init(void);
 HAK_SLOW void *hak_api_malloc_large(size_t size);
 /* hak_api_malloc_mid - sizes above TINY_SMALL_MAX; sets errno on failure */
 HAK_SLOW void *hak_api_malloc_mid(size_t size);
-/* tracked flavours (HAK_TRACK): every block's user size is known */
-void *hak_api_malloc_tracked(size_t size);
-void hak_api_free_tracked(void *p);
+/*
+ * hak_api_free_other - free of a pointer that is not a SuperSlab's.
+ * @call is unused: without the second argument GCC allocates free()'s
+ * registers differently and the local-free fast path grows by a mov.
+ */
 HAK_SLOW void hak_api_free_other(void *p, const char *call);
 void *hak_api_calloc(size_t nmemb, size_t size);
 void *hak_api_realloc(void *p, size_t size);
@@ -56,7 +62,7 @@ void hak_fork_child(void);
 HAK_FAST void *hak_api_malloc(size_t size)
 {
 	if (HAK_TRACK)
-		return hak_api_malloc_tracked(size);
+		return hak_dbg_track_malloc(size);
 	if (hak_likely(size <= TINY_SMALL_MAX))
 		return hak_tiny_alloc_small(size);
 	return hak_api_malloc_mid(size);
@@ -68,12 +74,12 @@ HAK_FAST void hak_api_free(void *p)
 	uint8_t kind;
 
 	if (HAK_TRACK) {
-		hak_api_free_tracked(p);
+		hak_dbg_track_free(p);
 		return;
 	}
 	kind = hak_reg_kind((uintptr_t)p);
-	if (hak_likely(kind >= SS_MIN_SLAB_SHIFT)) {
-		hak_tiny_free(p, kind);
+	if (hak_likely(hak_ss_kind(kind))) {
+		hak_tiny_free(p, hak_ss_kind_shift(kind));
 		return;
 	}
 	hak_api_free_other(p, "free");

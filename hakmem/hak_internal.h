@@ -45,8 +45,14 @@
 #define HAK_ALIGN_DOWN(x, a)	((x) & ~((uintptr_t)(a) - 1))
 #define HAK_IS_POW2(x)		((x) != 0 && ((x) & ((x) - 1)) == 0)
 
-/* hak_init - idempotent start-up (api.c); safe to re-enter from malloc. */
-void hak_init(void);
+/*
+ * hak_start - the library's start-up (options read, boxes configured, fork
+ * handlers installed): idempotent, safe to re-enter from malloc.  Supplied
+ * by the top layer (api.c points it at hak_init()); the boxes below and
+ * debug/ call it through this pointer, so that no file names a function of
+ * a layer above its own.
+ */
+extern void (*const hak_start)(void);
 
 /* hak_fatal - one line on stderr (write(2), no allocation), then abort. */
 HAK_NORETURN HAK_SLOW HAK_PRINTF(1, 2) void hak_fatal(const char *fmt, ...);
@@ -70,6 +76,8 @@ int hak_snprintf(char *buf, size_t n, const char *fmt, ...) HAK_PRINTF(3, 4);
 				  #cond, __FILE__, __LINE__);		\
 	} while (0)
 
+/* HAK_ASSERT_SLOW: an O(n) check (a list walk), on when HAK_DEBUG >= 2 (the
+ * debug and failfast flavours). */
 #define HAK_ASSERT_SLOW(cond)						\
 	do {								\
 		if (HAK_DEBUG >= 2 && hak_unlikely(!(cond)))		\
@@ -82,5 +90,7 @@ int hak_snprintf(char *buf, size_t n, const char *fmt, ...) HAK_PRINTF(3, 4);
 #define hak_store_relaxed(p, v)	atomic_store_explicit((p), (v), memory_order_relaxed)
 #define hak_load_acquire(p)	atomic_load_explicit((p), memory_order_acquire)
 #define hak_store_release(p, v)	atomic_store_explicit((p), (v), memory_order_release)
+
+#include "hak_list.h"	/* the intrusive list every box uses */
 
 #endif /* HAK_INTERNAL_H */

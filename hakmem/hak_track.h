@@ -129,15 +129,4 @@ static inline void hak_track_unmapped(void *p, size_t size)
 	(void)p, (void)size;
 }
 
-/* hak_track_poisoned - ASan: is the first byte of @p poisoned? */
-static inline bool hak_track_poisoned(const void *p)
-{
-#if HAK_ASAN
-	return __asan_address_is_poisoned(p);
-#else
-	(void)p;
-	return false;
-#endif
-}
-
 #endif /* HAK_TRACK_H */

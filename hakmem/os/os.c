@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -149,17 +148,6 @@ const char *hak_os_next_env(size_t *cursor)
 	return env[(*cursor)++];
 }
 
-const char *hak_os_getenv(const char *name)
-{
-	size_t len = strlen(name), cur = 0;
-	const char *e;
-
-	while ((e = hak_os_next_env(&cur)))
-		if (!strncmp(e, name, len) && e[len] == '=')
-			return e + len + 1;
-	return NULL;
-}
-
 void hak_os_write_err(const char *buf, size_t len)
 {
 	while (len) {
@@ -187,7 +175,7 @@ uint64_t hak_os_now_ms(void)
 long hak_os_rss_kb(void)
 {
 	char buf[128];
-	long pages = -1, rss = -1;
+	long rss = -1;
 	ssize_t n;
 	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 
@@ -198,7 +186,7 @@ long hak_os_rss_kb(void)
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
-	/* statm: size resident shared ... (pages) */
+	/* statm: size resident shared ... (pages); skip size, keep resident */
 	char *s = buf;
 	for (int field = 0; field < 2; field++) {
 		long v = 0;
@@ -208,12 +196,8 @@ long hak_os_rss_kb(void)
 			return -1;
 		while (*s >= '0' && *s <= '9')
 			v = v * 10 + (*s++ - '0');
-		if (field == 0)
-			pages = v;
-		else
-			rss = v;
+		rss = v;
 	}
-	(void)pages;
 	return rss * (long)(HAK_PAGE_SIZE / 1024);
 }
 

@@ -30,8 +30,6 @@ int hak_os_decommit(void *p, size_t size);
 int hak_os_resize(void *p, size_t old_size, size_t new_size);
 /* hak_os_move - move a mapping onto @dst (which it replaces); 0 or -errno. */
 int hak_os_move(void *p, size_t old_size, size_t new_size, void *dst);
-/* hak_os_getenv - environment lookup that never allocates or interposes. */
-const char *hak_os_getenv(const char *name);
 /* hak_os_next_env - iterate raw "NAME=value" strings; *cursor starts at 0. */
 const char *hak_os_next_env(size_t *cursor);
 /* hak_os_write_err - write(2) to stderr, retrying on EINTR/short writes. */

@@ -4,11 +4,13 @@
  *
  * One mutex guards every class's list, count and the tags of the slabs on
  * them (per-class locks made fork() hold more locks at once than TSan's
- * deadlock detector can follow, for no measurable gain).  Adoption happens once per slab hand-over (thread exit,
- * or a slab given up), never on a fast path, so a lock is the simple and
- * sufficient choice; the CAS on the tag is still the one step that makes a
- * thread the owner (invariant 4), and it cannot fail while the lock is held
- * because nobody else may change a published tag.
+ * deadlock detector can follow, for no measurable gain).  Adoption happens
+ * once per slab hand-over (thread exit, or a slab given up), never on a
+ * fast path, so a lock is the simple and sufficient choice; the CAS on the
+ * tag is still the one step that makes a thread the owner (docs/DESIGN.md
+ * invariant 4), and it cannot fail while the lock is held because nobody
+ * else may change a published tag.  The lists are hak_list lists through
+ * the slab's links, which are the mailbox's while the slab is published.
  */
 #include "remote/remote.h"
 
@@ -16,7 +18,8 @@
 
 #include "hak_lock.h"
 
-#define MBOX_NCLASS	64
+/* one list per class id a front end may use (superslab.h) */
+#define MBOX_NCLASS	HAK_SLAB_NCLASS_MAX
 
 struct mbox {
 	struct hak_slab *head;		/* mbox_lock */
@@ -28,13 +31,8 @@ static struct mbox boxes[MBOX_NCLASS];
 
 static void unlink_slab(struct mbox *b, struct hak_slab *s)
 {
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		__atomic_store_n(&b->head, s->next, __ATOMIC_RELAXED);
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
+	/* hak_list stores the head relaxed: hak_mbox_take() peeks at it */
+	hak_list_del(&b->head, s);
 	b->n--;
 }
 
@@ -46,12 +44,9 @@ void hak_mbox_publish(unsigned cls, struct hak_slab *s)
 
 	HAK_ASSERT(cls < MBOX_NCLASS && (tag & HAK_TAG_OWNER_MASK));
 	hak_lock(&mbox_lock);
-	s->prev = NULL;
-	s->next = b->head;
-	if (b->head)
-		b->head->prev = s;
-	/* relaxed store: hak_mbox_take() peeks at head without the lock */
-	__atomic_store_n(&b->head, s, __ATOMIC_RELAXED);
+	/* the slab's links are the mailbox's now (superslab.h); the head
+	 * store is relaxed: hak_mbox_take() peeks at it without the lock */
+	hak_list_push(&b->head, s);
 	b->n++;
 	/* release: a pusher that reads "published" before the lock sees a
 	 * consistent slab once it takes the lock itself */

@@ -3,7 +3,7 @@
  * remote/remote.h - cross-thread free: the per-slab MPSC remote queue.
  * May depend on superslab/ and registry/ only.
  *
- * Protocol (DESIGN invariants 4 and 6):
+ * Protocol (docs/DESIGN.md invariants 4 and 6):
  * - The queue is the slab's `remote` word: the head of a LIFO chain linked
  *   through each block's first word.  It touches nothing else.
  * - push (any thread that does not own the slab): write the block's link,
@@ -41,6 +41,14 @@ HAK_FAST bool hak_remote_push(struct hak_slab *s, void *blk)
 			(uintptr_t)blk, memory_order_release,
 			memory_order_relaxed));
 	return old == 0;
+}
+
+/* hak_remote_reset - an empty queue, before the slab is reachable by any
+ * pusher (the front end initialising a slab it acquired) */
+HAK_FAST void hak_remote_reset(struct hak_slab *s)
+{
+	/* relaxed: nobody else can reach the slab yet */
+	hak_store_relaxed(&s->remote, 0);
 }
 
 /* hak_remote_pending - any block waiting?  A hint: may be stale at once. */
@@ -83,7 +91,7 @@ HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
 }
 
 /*
- * The mailbox (DESIGN invariant 5): per size class, the slabs that have no
+ * The mailbox (docs/DESIGN.md invariant 5): per size class, the slabs that have no
  * owner.  A slab gets there when its owner publishes it (thread exit, or a
  * heap giving slabs up); it leaves when a thread adopts it.
  *
@@ -100,8 +108,7 @@ HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
  *   adopts it); hak_mbox_take() claims any slab of a class.
  * - Remote pushes may go on at any time; they never touch the tag.
  */
-#define HAK_TAG_PUBLISHED	4UL
-#define HAK_TAG_OWNER_MASK	(~(uintptr_t)63)
+/* HAK_TAG_PUBLISHED and HAK_TAG_OWNER_MASK: the slab word, superslab.h */
 
 /* remote/mailbox.c */
 void hak_mbox_publish(unsigned cls, struct hak_slab *s);

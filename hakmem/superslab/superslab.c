@@ -38,26 +38,8 @@ static uint32_t all_mask(const struct hak_chunk *c)
 	return c->nslabs == 32 ? 0xffffffffu : (1u << c->nslabs) - 1;
 }
 
-static void list_add(struct hak_chunk **head, struct hak_chunk *c)
-{
-	c->prev = NULL;
-	c->next = *head;
-	if (*head)
-		(*head)->prev = c;
-	*head = c;
-}
-
-static void list_del(struct hak_chunk **head, struct hak_chunk *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		*head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->next = c->prev = NULL;
-}
-
+/* every mapped chunk, for mallinfo's walk: its own links (all_next,
+ * all_prev), since next/prev belong to the state lists; ss_lock */
 static void all_add(struct hak_chunk *c)
 {
 	c->all_prev = NULL;
@@ -118,11 +100,11 @@ static struct hak_slab *take_slab(struct hak_chunk *c)
 
 	c->free_mask &= ~(1u << i);
 	if (!c->free_mask)
-		list_del(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
+		hak_list_del(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
 	return &c->slabs[i];
 }
 
-struct hak_slab *hak_ss_acquire(unsigned shift, uint32_t stride)
+struct hak_slab *hak_ss_acquire(unsigned shift)
 {
 	struct hak_chunk *c, *fresh = NULL;
 	struct hak_slab *s;
@@ -133,10 +115,10 @@ struct hak_slab *hak_ss_acquire(unsigned shift, uint32_t stride)
 	c = partial[k];
 	if (!c && empty) {
 		c = empty;
-		list_del(&empty, c);
+		hak_list_del(&empty, c);
 		nempty--;
 		format(c, shift);
-		list_add(&partial[k], c);
+		hak_list_push(&partial[k], c);
 	}
 	if (!c) {
 		hak_unlock(&ss_lock);
@@ -146,22 +128,12 @@ struct hak_slab *hak_ss_acquire(unsigned shift, uint32_t stride)
 		hak_lock(&ss_lock);
 		format(fresh, shift);
 		all_add(fresh);
-		list_add(&partial[k], fresh);
+		hak_list_push(&partial[k], fresh);
 		c = fresh;
 	}
 	s = take_slab(c);
 	hak_unlock(&ss_lock);
-
-	/* the slab is ours alone now: nobody else can reach its metadata */
-	s->free = NULL;
-	s->used = 0;
-	s->stride = stride;
-	s->capacity = (uint32_t)(hak_ss_slab_usable(s) / stride);
-	s->bump = hak_ss_slab_start(s);
-	s->cls = 0;
-	s->next = s->prev = NULL;
-	hak_store_relaxed(&s->owner_tag, 0);
-	hak_store_relaxed(&s->remote, 0);
+	/* geometry only: the caller initialises the slab's fields */
 	return s;
 }
 
@@ -171,13 +143,8 @@ void hak_ss_release(struct hak_slab *s)
 	unsigned i = hak_ss_slab_index(s);
 	uint32_t was;
 
-	HAK_ASSERT(s->used == 0 && hak_load_relaxed(&s->remote) == 0);
-	/* relaxed: a released slab is reachable by no one until re-acquired,
-	 * and the ss_lock hand-over orders these stores before its reuse */
-	hak_store_relaxed(&s->owner_tag, 0);
-	s->free = NULL;
-	s->bump = NULL;
-
+	/* the caller's stores to the slab happen before ours (ss_lock) and
+	 * so before the slab's reuse */
 	hak_lock(&ss_lock);
 	was = c->free_mask;
 	HAK_CHECK(!(was & (1u << i)),
@@ -185,16 +152,16 @@ void hak_ss_release(struct hak_slab *s)
 		  (void *)c);
 	c->free_mask = was | (1u << i);
 	if (!was)
-		list_add(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
+		hak_list_push(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
 	if (c->free_mask == all_mask(c)) {
-		list_del(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
+		hak_list_del(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
 		if (nempty < SS_CACHE_MAX) {
 			/* keep the mapping; past the first spare give the pages
 			 * back, under the lock since once cached it may be reused */
 			if (nempty)
 				hak_os_decommit((char *)c + SS_HDR,
 						SS_SIZE - SS_HDR);
-			list_add(&empty, c);
+			hak_list_push(&empty, c);
 			nempty++;
 		} else {
 			all_del(c);

@@ -12,11 +12,12 @@
  *   p -> chunk:  p & ~(SS_SIZE - 1)
  *   p -> slab:   &chunk->slabs[(p & (SS_SIZE - 1)) >> shift]
  *
- * Slab metadata is shared by three boxes; each section says who writes it.
- * The superslab box writes a slab's geometry when it hands the slab out and
- * nothing while it is out.  A slab is out from hak_ss_acquire() until
- * hak_ss_release(); the chunk is never unmapped or re-classed while any of
- * its slabs is out (DESIGN invariant 8).
+ * The superslab box hands out geometry only (where a slab's blocks start,
+ * how many bytes they span) and writes no field of struct hak_slab: the
+ * front end that acquires a slab initialises and owns its fields (tiny/
+ * slab.c), the remote box owns `remote`.  A slab is out from
+ * hak_ss_acquire() until hak_ss_release(); the chunk is never unmapped or
+ * re-classed while any of its slabs is out (docs/DESIGN.md invariant 8).
  */
 #ifndef HAK_SUPERSLAB_H
 #define HAK_SUPERSLAB_H
@@ -42,20 +43,52 @@
  *   carved = (bump - start) / stride
  */
 struct hak_slab {
-	/* tiny front, owner thread only */
+	/* tiny front, owner thread only; tiny/slab.c initialises them */
 	void *free;			/* owner-local free list of block bases */
 	uint32_t used;			/* see invariants above */
-	uint32_t capacity;		/* blocks that fit (superslab sets) */
+	uint32_t capacity;		/* blocks that fit: usable / stride */
 	char *bump;			/* first never-carved block */
-	uint32_t stride;		/* block size in bytes (tiny sets) */
-	uint8_t cls;			/* size class (tiny sets) */
+	uint32_t stride;		/* block size in bytes */
+	uint8_t cls;			/* size class */
 	uint8_t pad_[3];
-	struct hak_slab *next, *prev;	/* owner's slab lists */
+	/* hak_list links of whoever holds the slab: its owner heap's lists
+	 * (tiny, owner only) or, while published, the mailbox (remote/, under
+	 * its lock); the publish/adopt hand-over passes them on */
+	struct hak_slab *next, *prev;
 	/* any thread, atomic */
-	_Atomic uintptr_t owner_tag;	/* owning heap | flags; 0 = none */
+	_Atomic uintptr_t owner_tag;	/* owner | HAK_TAG_* flags; 0 = none */
 	_Atomic uintptr_t remote;	/* remote/: MPSC queue head */
 };
 HAK_BUILD_BUG_ON(sizeof(struct hak_slab) != 64);
+
+/*
+ * The slab word, owner_tag: the owner's address (a tiny heap) in the bits
+ * of HAK_TAG_OWNER_MASK, flags in the low bits.  Every bit is defined here
+ * and nowhere else; the box named beside a flag is the one that sets it.
+ */
+#define HAK_TAG_FULL		1UL	/* tiny: on its heap's full list */
+#define HAK_TAG_ALIGNED		2UL	/* tiny: hands out interior pointers */
+#define HAK_TAG_PUBLISHED	4UL	/* remote/: in the mailbox, no owner */
+#define HAK_TAG_FOSTER		8UL	/* tiny: adopted by a free (foster list) */
+#define HAK_TAG_FLAGS		63UL	/* every flag bit, used or not */
+#define HAK_TAG_OWNER_MASK	(~(uintptr_t)HAK_TAG_FLAGS)
+/* an owner's alignment: its address leaves the flag bits clear */
+#define HAK_TAG_OWNER_ALIGN	(HAK_TAG_FLAGS + 1)
+/*
+ * HAK_SLAB_NCLASS_MAX - bound on a front end's class count: a class is a
+ * bit of a 64-bit remote hint (tiny), an entry of the mailbox's table
+ * (remote/) and fits the uint8_t cls field.
+ */
+#define HAK_SLAB_NCLASS_MAX	64
+
+HAK_BUILD_BUG_ON((HAK_TAG_FULL | HAK_TAG_ALIGNED | HAK_TAG_PUBLISHED |
+		  HAK_TAG_FOSTER) & ~HAK_TAG_FLAGS);
+HAK_BUILD_BUG_ON(HAK_TAG_FULL + HAK_TAG_ALIGNED + HAK_TAG_PUBLISHED +
+		 HAK_TAG_FOSTER != (HAK_TAG_FULL | HAK_TAG_ALIGNED |
+				    HAK_TAG_PUBLISHED | HAK_TAG_FOSTER));
+HAK_BUILD_BUG_ON(!HAK_IS_POW2(HAK_TAG_OWNER_ALIGN));
+HAK_BUILD_BUG_ON(HAK_SLAB_NCLASS_MAX > 64);
+HAK_BUILD_BUG_ON(HAK_SLAB_NCLASS_MAX - 1 > UINT8_MAX);
 
 /* slabs[] first: p -> slab metadata is chunk + index * 64, no offset */
 struct hak_chunk {
@@ -75,7 +108,22 @@ HAK_FAST struct hak_chunk *hak_ss_chunk_of(uintptr_t p)
 	return (struct hak_chunk *)(p & ~(SS_SIZE - 1));
 }
 
-/* hak_ss_slab_of - the slab holding @p, given the shift the registry gave. */
+/*
+ * A SuperSlab's registry kind is its slab shift (registry.h): hak_ss_kind()
+ * tells whether a kind is a SuperSlab, hak_ss_kind_shift() turns it into
+ * the shift that hak_ss_slab_of() and hak_ss_block_area_of() take.
+ */
+HAK_FAST bool hak_ss_kind(uint8_t kind)
+{
+	return kind >= SS_MIN_SLAB_SHIFT;
+}
+
+HAK_FAST unsigned hak_ss_kind_shift(uint8_t kind)
+{
+	return kind;
+}
+
+/* hak_ss_slab_of - the slab holding @p, given its slab shift. */
 HAK_FAST struct hak_slab *hak_ss_slab_of(uintptr_t p, unsigned shift)
 {
 	return &hak_ss_chunk_of(p)->slabs[(p & (SS_SIZE - 1)) >> shift];
@@ -86,11 +134,6 @@ HAK_FAST unsigned hak_ss_slab_index(const struct hak_slab *s)
 	struct hak_chunk *c = hak_ss_chunk_of((uintptr_t)s);
 
 	return (unsigned)(s - c->slabs);
-}
-
-HAK_FAST unsigned hak_ss_slab_shift(const struct hak_slab *s)
-{
-	return hak_ss_chunk_of((uintptr_t)s)->shift;
 }
 
 /* hak_ss_slab_start - first byte of the slab's block area. */
@@ -125,11 +168,13 @@ HAK_FAST size_t hak_ss_slab_usable(const struct hak_slab *s)
 
 /* superslab/superslab.c */
 /*
- * hak_ss_acquire - a slab of span 1 << @shift, its metadata zeroed but for
- * capacity = usable / @stride and bump = start.  NULL when out of memory.
+ * hak_ss_acquire - a slab of span 1 << @shift: its geometry is
+ * hak_ss_slab_start() and hak_ss_slab_usable(); its fields are the
+ * caller's to initialise.  NULL when out of memory.
  */
-struct hak_slab *hak_ss_acquire(unsigned shift, uint32_t stride);
-/* hak_ss_release - give an empty slab back; its chunk may be retired. */
+struct hak_slab *hak_ss_acquire(unsigned shift);
+/* hak_ss_release - give an empty slab back (the caller has cleared its
+ * owner_tag); its chunk may be retired. */
 void hak_ss_release(struct hak_slab *s);
 /* hak_ss_trim - unmap every cached empty chunk; returns bytes released. */
 size_t hak_ss_trim(void);

@@ -5,18 +5,8 @@
  */
 #include "tiny/tiny.h"
 
-/*
- * class of n for n in (16(i-1), 16i], i.e. of 16i (0 for i == 0).  The
- * second branch works on ABOVE(n) == n - 1 (n > 128): clang checks shift
- * counts and conversions of constants in unused branches too, where 128
- * keeps them in range.
- */
-#define LOG2(x)		(63 - __builtin_clzl((unsigned long)(x)))
-#define ABOVE(n)	((n) > 128 ? (n) - 1 : 128)
-#define CLS_OF(n)	((n) <= 128 ? ((n) ? ((n) - 1) / 16 : 0) :	\
-			 8 + (LOG2(ABOVE(n)) - 7) * 4 +			\
-			 ((ABOVE(n) >> (LOG2(ABOVE(n)) - 2)) & 3))
-#define S1(i)		CLS_OF(16 * (i))
+/* class of the sizes (16(i-1), 16i], i.e. of 16i (0 for i == 0) */
+#define S1(i)		TINY_CLASS_OF(16 * (i))
 #define S4(i)		S1(i), S1(i + 1), S1(i + 2), S1(i + 3)
 #define S16(i)		S4(i), S4(i + 4), S4(i + 8), S4(i + 12)
 
@@ -32,9 +22,25 @@ const uint32_t hak_tiny_class_size[TINY_NCLASS] = {
 	Z16(0), Z16(16), Z16(32)
 };
 
-HAK_BUILD_BUG_ON(TINY_CLASS_SIZE(TINY_NCLASS - 1) != TINY_MAX);
-HAK_BUILD_BUG_ON(TINY_CLASS_SIZE(19) != TINY_SMALL_MAX);
-HAK_BUILD_BUG_ON(CLS_OF(TINY_SMALL_MAX) != 19);
+HAK_BUILD_BUG_ON(sizeof(hak_tiny_small_class) / sizeof(uint8_t) != TINY_NDIRECT);
+HAK_BUILD_BUG_ON(TINY_NDIRECT != 64 + 1);	/* S16 x 4 + S1 above */
+HAK_BUILD_BUG_ON(TINY_NCLASS != 48);		/* Z16 x 3 above */
+
+/*
+ * The inverse inverts the formula: at every class boundary the largest size
+ * of class c maps to c, one byte more to c + 1, and class sizes grow in
+ * TINY_ALIGN steps.  With both formulas monotone, that is every size.
+ */
+#define INV1(c)								\
+	HAK_BUILD_BUG_ON(TINY_CLASS_OF(TINY_CLASS_SIZE(c)) != (c));	\
+	HAK_BUILD_BUG_ON((c) + 1 < TINY_NCLASS &&			\
+			 TINY_CLASS_OF(TINY_CLASS_SIZE(c) + 1) != (c) + 1); \
+	HAK_BUILD_BUG_ON(TINY_CLASS_SIZE(c) % TINY_ALIGN)
+#define INV4(c)		INV1(c); INV1(c + 1); INV1(c + 2); INV1(c + 3)
+#define INV16(c)	INV4(c); INV4(c + 4); INV4(c + 8); INV4(c + 12)
+INV16(0);
+INV16(16);
+INV16(32);
 
 /*
  * hak_tiny_class_shift - span of the class's slabs: the smallest

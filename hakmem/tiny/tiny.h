@@ -44,11 +44,36 @@ struct hak_trace_ring;
  * that the unused branch never shifts by a negative count */
 #define TINY_CLASS_EXP(c)	((((c) < 8 ? 8 : (c)) - 8) / 4)
 
-/* flags in the low bits of a slab's owner_tag (heaps are 64-byte aligned) */
-#define TINY_TAG_FULL		1UL	/* slab is on its heap's full list */
-#define TINY_TAG_ALIGNED	2UL	/* slab has handed out interior pointers */
-#define TINY_TAG_FOSTER		8UL	/* adopted by a free: on the foster list */
-#define TINY_TAG_FLAGS		63UL	/* 4 is remote/'s HAK_TAG_PUBLISHED */
+/*
+ * The inverse, in one formula: the class of n > 128 from s = n - 1 and
+ * b = floor(log2(s)): four classes per power of two, picked by the two
+ * bits below the top one.  hak_tiny_class_big() evaluates it at run time,
+ * TINY_CLASS_OF() at compile time (class.c's tables); class.c asserts at
+ * compile time that it inverts TINY_CLASS_SIZE() at every class boundary.
+ */
+#define TINY_CLASS_ABOVE(s, b)	(8 + ((b) - 7) * 4 + (unsigned)(((s) >> ((b) - 2)) & 3))
+/* TINY_CLASS_OF - class of @n <= TINY_MAX (0 for 0), a constant expression.
+ * The big branch works on TINY_ABOVE_(n) == n - 1 (n > 128), clamped to
+ * 128 otherwise: clang checks shift counts of constants in unused branches */
+#define TINY_LOG2_(x)		(63u - (unsigned)__builtin_clzl((unsigned long)(x)))
+#define TINY_ABOVE_(n)		((n) > 128 ? (n) - 1 : 128)
+#define TINY_CLASS_OF(n)						\
+	((n) <= 128 ? ((n) ? ((unsigned)(n) - 1) / 16 : 0) :		\
+	 TINY_CLASS_ABOVE((size_t)TINY_ABOVE_(n), TINY_LOG2_(TINY_ABOVE_(n))))
+
+/* classes the direct[] table serves: TINY_SMALL_MAX is a class boundary,
+ * so a direct slot never spans two classes */
+#define TINY_NSMALL		(TINY_CLASS_OF(TINY_SMALL_MAX) + 1)
+
+/* the limits, next to the definitions they bound */
+HAK_BUILD_BUG_ON(TINY_CLASS_SIZE(TINY_NCLASS - 1) != TINY_MAX);
+HAK_BUILD_BUG_ON(TINY_CLASS_OF(TINY_MAX) != TINY_NCLASS - 1);
+HAK_BUILD_BUG_ON(TINY_CLASS_SIZE(TINY_NSMALL - 1) != TINY_SMALL_MAX);
+HAK_BUILD_BUG_ON(TINY_SMALL_MAX % TINY_ALIGN || TINY_MAX % TINY_ALIGN);
+HAK_BUILD_BUG_ON(TINY_CLASS_SIZE(0) != TINY_ALIGN);
+/* the largest class still gets 8 blocks from the shortest slab (slab 0 of
+ * a chunk of the largest span) */
+HAK_BUILD_BUG_ON((SS_SIZE - SS_HDR) / TINY_MAX < 8);
 
 /* per-class event counters (relaxed atomics, slow paths only) */
 enum hak_tiny_stat {
@@ -102,23 +127,24 @@ struct hak_heap {
 	_Atomic uint64_t stat[TINY_NCLASS][TS_NSTAT];
 	uint32_t state;
 	uint32_t id;
-} __attribute__((aligned(64)));
+} __attribute__((aligned(HAK_TAG_OWNER_ALIGN)));
+/* a heap's address is a slab's owner tag: the flag bits stay clear */
+HAK_BUILD_BUG_ON(_Alignof(struct hak_heap) % HAK_TAG_OWNER_ALIGN);
+/* a class is a bit of remote_hint, a mailbox entry and a uint8_t cls */
+HAK_BUILD_BUG_ON(TINY_NCLASS > HAK_SLAB_NCLASS_MAX);
 
 /* tiny/class.c */
 extern const uint8_t hak_tiny_small_class[TINY_SMALL_MAX / TINY_ALIGN + 1];
 extern const uint32_t hak_tiny_class_size[TINY_NCLASS];
 unsigned hak_tiny_class_shift(unsigned cls);
 
+/*
+ * @shift below is a slab shift: hak_ss_kind_shift() of the registry kind
+ * of a SuperSlab (superslab.h).
+ */
+
 /* tiny/heap.c */
 extern __thread struct hak_heap *hak_tiny_heap HAK_TLS_IE;
-void *hak_tiny_alloc_slow(unsigned cls);
-void *hak_tiny_alloc_slow_small(size_t idx);
-void hak_tiny_free_slow(struct hak_slab *s, void *p, unsigned shift);
-HAK_NORETURN void hak_tiny_double_free(struct hak_slab *s, void *p);
-void *hak_tiny_alloc_aligned(size_t size, size_t align);
-size_t hak_tiny_usable(const void *p, unsigned shift);
-/* hak_tiny_valid - p is the start (or aligned interior) of a live-slab block */
-bool hak_tiny_valid(const void *p, unsigned shift);
 size_t hak_tiny_trim(void);
 /* hak_tiny_init - with @count or @trace every op takes the slow path */
 int hak_tiny_init(bool count, bool trace);
@@ -139,13 +165,27 @@ void hak_tiny_fork_prepare(void);
 void hak_tiny_fork_parent(void);
 void hak_tiny_fork_child(void);
 
-/* hak_tiny_class_of - class for n > TINY_SMALL_MAX (n <= TINY_MAX). */
+/* tiny/refill.c */
+void *hak_tiny_alloc_slow(unsigned cls);
+void *hak_tiny_alloc_slow_small(size_t idx);
+
+/* tiny/free.c */
+void hak_tiny_free_slow(struct hak_slab *s, void *p, unsigned shift);
+HAK_NORETURN void hak_tiny_double_free(struct hak_slab *s, void *p);
+/* hak_tiny_valid - p is the start (or aligned interior) of a live-slab block */
+bool hak_tiny_valid(const void *p, unsigned shift);
+
+/* tiny/aligned.c */
+void *hak_tiny_alloc_aligned(size_t size, size_t align);
+size_t hak_tiny_usable(const void *p, unsigned shift);
+
+/* hak_tiny_class_big - class for n > TINY_SMALL_MAX (n <= TINY_MAX). */
 HAK_FAST unsigned hak_tiny_class_big(size_t n)
 {
 	size_t s = n - 1;
 	unsigned b = 63 - (unsigned)__builtin_clzl(s);
 
-	return 8 + (b - 7) * 4 + (unsigned)((s >> (b - 2)) & 3);
+	return TINY_CLASS_ABOVE(s, b);
 }
 
 HAK_FAST unsigned hak_tiny_class(size_t n)
@@ -155,13 +195,24 @@ HAK_FAST unsigned hak_tiny_class(size_t n)
 	return hak_tiny_class_big(n);
 }
 
+/* hak_tiny_blocks_end - the end of @s's blocks, which begin at @start */
+HAK_FAST char *hak_tiny_blocks_end(const struct hak_slab *s, const char *start)
+{
+	return (char *)start + (size_t)s->capacity * s->stride;
+}
+
+/* hak_tiny_in_blocks - @p lies in @s's blocks, which begin at @start */
+HAK_FAST bool hak_tiny_in_blocks(const struct hak_slab *s, const char *start,
+				 const void *p)
+{
+	return (const char *)p >= start &&
+	       (const char *)p < hak_tiny_blocks_end(s, start);
+}
+
 /* hak_tiny_in_slab - @p lies in @s's block area (fail-fast checks) */
 HAK_FAST bool hak_tiny_in_slab(const struct hak_slab *s, const void *p)
 {
-	const char *start = hak_ss_slab_start(s);
-
-	return (const char *)p >= start &&
-	       (const char *)p < start + (size_t)s->capacity * s->stride;
+	return hak_tiny_in_blocks(s, hak_ss_slab_start(s), p);
 }
 
 /* hak_tiny_on_boundary - @p is in @s and a block start */
@@ -174,7 +225,25 @@ HAK_FAST bool hak_tiny_on_boundary(const struct hak_slab *s, const void *p)
 /* hak_tiny_ff_free - fail-fast checks of a local free (HAK_FAILFAST) */
 void hak_tiny_ff_free(struct hak_slab *s, void *p);
 
-/* hak_tiny_pop - pop @b, the head of @s's free list (fast paths) */
+/*
+ * hak_tiny_free_local - the owner puts block base @p back on @s's free
+ * list: the one local-free body (fast path and slow frees alike).
+ */
+HAK_FAST void hak_tiny_free_local(struct hak_slab *s, void *p)
+{
+	void *head = s->free;
+
+	if (HAK_RELEASE_CHECKS && hak_unlikely(head == p))
+		hak_tiny_double_free(s, p);
+	if (HAK_FAILFAST)
+		hak_tiny_ff_free(s, p);
+	hak_link_set(p, head);
+	s->free = p;
+	s->used--;
+}
+
+/* hak_tiny_pop - pop @b, the head of @s's free list (fast paths and
+ * refill alike) */
 HAK_FAST void *hak_tiny_pop(struct hak_slab *s, void *b, unsigned c)
 {
 	s->free = hak_link_get(b);
@@ -236,15 +305,7 @@ HAK_FAST void hak_tiny_free(void *p, unsigned shift)
 	/* relaxed: equal to our heap only if we own s, and only we change that */
 	if (hak_likely(hak_load_relaxed(&s->owner_tag) ==
 		       (uintptr_t)hak_tiny_heap)) {
-		void *head = s->free;
-
-		if (HAK_RELEASE_CHECKS && hak_unlikely(head == p))
-			hak_tiny_double_free(s, p);
-		if (HAK_FAILFAST)
-			hak_tiny_ff_free(s, p);
-		hak_link_set(p, head);
-		s->free = p;
-		s->used--;
+		hak_tiny_free_local(s, p);
 		return;
 	}
 	hak_tiny_free_slow(s, p, shift);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * unit/remote/mailbox.c - the publish/adopt protocol (remote/remote.h,
- * DESIGN invariants 4-6) under races, through the internal API.
+ * docs/DESIGN.md invariants 4-6) under races, through the internal API.
  *
  * Usage: mailbox.t [--smoke]
  *
@@ -42,6 +42,7 @@
 #include "helpers.h"
 #include "remote/remote.h"
 #include "superslab/superslab.h"
+#include "unit/remote/fake_slab.h"
 #include "tiny/tiny.h"
 
 #define TEST_CLS	(TINY_NCLASS - 1)
@@ -178,7 +179,7 @@ static void test_races(int rounds, int nslabs, int n, const char *name)
 	atomic_store(&go, 0);
 	memset(lost, 0, sizeof(lost));
 	for (int k = 0; k < nslabs; k++) {
-		race_slabs[k] = hak_ss_acquire(16, 64);
+		race_slabs[k] = fake_slab(16, 64);
 		if (!race_slabs[k])
 			t_die("hak_ss_acquire failed");
 	}
@@ -243,7 +244,7 @@ static void test_races(int rounds, int nslabs, int n, const char *name)
 		/* adopted, not published: ours to give back */
 		atomic_store_explicit(&race_slabs[k]->owner_tag, owner_val(0),
 				      memory_order_relaxed);
-		hak_ss_release(race_slabs[k]);
+		fake_release(race_slabs[k]);
 	}
 	printf("mailbox: %s: %d rounds x %d slab(s), %d racers: %s (wins by racer: %lu/%lu/%lu; %lu adopts lost to a racer after seeing PUBLISHED)\n",
 	       name, rounds, nslabs, n,
@@ -362,7 +363,7 @@ static void test_migrating_owner(int rounds)
 	unsigned long drains = 0, publishes = 0, adopts = 0, f0 = t_failed();
 	size_t base = hak_mbox_count();
 
-	mslab = hak_ss_acquire(16, 16);
+	mslab = fake_slab(16, 16);
 	if (!mslab)
 		t_die("hak_ss_acquire failed");
 	mblocks = mslab->capacity;
@@ -439,7 +440,7 @@ static void test_migrating_owner(int rounds)
 	mslab->free = NULL;
 	atomic_store_explicit(&mslab->owner_tag, owner_val(0),
 			      memory_order_relaxed);
-	hak_ss_release(mslab);
+	fake_release(mslab);
 	free(seen);
 	printf("mailbox: pushes vs drain vs publish/adopt: %d rounds x %u blocks, %d pushers, %d owners: %s "
 	       "(%lu drains, %lu publishes, %lu adopts)\n",

@@ -10,6 +10,7 @@
 #include "helpers.h"
 #include "remote/remote.h"
 #include "superslab/superslab.h"
+#include "unit/remote/fake_slab.h"
 
 #define PRODUCERS 3
 
@@ -56,7 +57,7 @@ int main(int argc, char **argv)
 {
 	int rounds = t_smoke(argc, argv) ? 20 : 200;
 
-	slab = hak_ss_acquire(16, 16);
+	slab = fake_slab(16, 16);
 	if (!slab)
 		t_die("acquire");
 	nblocks = slab->capacity;
@@ -93,6 +94,6 @@ int main(int argc, char **argv)
 			break;
 	}
 	slab->used = 0;
-	hak_ss_release(slab);
+	fake_release(slab);
 	return t_result();
 }

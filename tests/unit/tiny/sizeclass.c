@@ -48,6 +48,15 @@ int main(void)
 		      "n=%zu: class %u but %u (size %u) fits", n, c, c - 1,
 		      hak_tiny_class_size[c - 1]);
 	}
+	/* the compile-time inverse (class.c's tables) is the run-time one */
+	for (size_t n = 0; n <= TINY_MAX; n++)
+		if (!CHECK(TINY_CLASS_OF(n) == (n ? hak_tiny_class(n) : 0),
+			   "n=%zu TINY_CLASS_OF %u hak_tiny_class %u", n,
+			   TINY_CLASS_OF(n), hak_tiny_class(n)))
+			break;
+	CHECK(TINY_CLASS_SIZE(TINY_NSMALL - 1) == TINY_SMALL_MAX &&
+	      hak_tiny_class(TINY_SMALL_MAX + 1) == TINY_NSMALL,
+	      "the direct table ends at a class boundary");
 	/* the lookup table and the formula agree where both apply */
 	for (size_t n = 129; n <= TINY_SMALL_MAX; n++)
 		CHECK(hak_tiny_small_class[(n + 15) / 16] ==
