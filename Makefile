@@ -97,7 +97,8 @@ BENCH_PROGS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 .PHONY: all lib tests negatives benches $(FLAVOURS) test $(FLAVOUR_TESTS) check test-unit test-preload \
 	larson-run $(FLAVOUR_RUNS) run-deps bench-tiny-hot clean help FORCE \
 	flavour-env flavour-cells \
-	lint shellcheck check-workflows check-includes check-headers check-flavours
+	lint shellcheck check-workflows check-includes check-headers check-flavours \
+	check-invariants check-paths check-options check-sizes
 .DEFAULT_GOAL := all
 
 all: lib
@@ -172,12 +173,20 @@ help:
 	@echo '         test (every flavour) | test-<flavour> | <flavour>-run THREADS=N'
 	@echo '         larson-run THREADS=N (hakmem vs glibc vs mimalloc) | bench-tiny-hot'
 	@echo '         lint = shellcheck check-workflows check-headers check-includes check-flavours'
+	@echo '                check-invariants check-paths check-options check-sizes'
 	@echo '         flavour-env F=<flavour> (how scripts run it) | flavour-cells (CI)'
 	@echo '         clean | V=1 for full commands | O=dir | CC=clang'
 
 # ---- lint (ci/: one script per step) -----------------------------------------
-lint: shellcheck check-workflows check-headers check-includes check-flavours
-	@echo 'lint: all clean'
+# Every check runs, failing or not; the last line names the ones that failed.
+LINT_CHECKS := shellcheck check-workflows check-headers check-includes \
+	check-flavours check-invariants check-paths check-options check-sizes
+lint:
+	@failed=; for c in $(LINT_CHECKS); do \
+		$(MAKE) --no-print-directory $$c || failed="$$failed $$c"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "lint: FAILED:$$failed" >&2; exit 1; fi; \
+	echo 'lint: all clean'
 
 shellcheck:
 	@ci/lint-shell.sh
@@ -195,6 +204,16 @@ check-includes:
 check-flavours:
 	@ci/check-flavours.sh
 	@ci/check-flavours.sh --self-test
+
+# What comments and docs cite exists (ci/check-docs.py): invariants of
+# docs/DESIGN.md and no file outside the repository, file paths, HAKMEM_*
+# options and trace events both documented and used; and no source file of
+# the library or bench/ over 600 lines.  Each proves first that it fails on
+# a broken tree (--self-test).
+CHECK_DOCS := check-invariants check-paths check-options check-sizes
+$(CHECK_DOCS):
+	@$(PYTHON) ci/check-docs.py $(@:check-%=%) --self-test >/dev/null
+	@$(PYTHON) ci/check-docs.py $(@:check-%=%)
 
 # Every header compiles on its own (git's check-headers): the library's
 # with the library's flags, the tests' with the programs' flags, and the
