@@ -20,6 +20,13 @@ IS_CLANG := $(if $(findstring clang,$(CC)),1,0)
 # The flavour table: FLAVOURS and every flavour's flags, run environment,
 # runner, negative tests and CI compilers.
 include mk/flavours.mk
+# a field left out of a block is a typo or a half-added flavour
+$(foreach f,$(FLAVOURS),$(foreach k,$(FLAVOUR_FIELDS),$(if $(filter \
+	undefined,$(origin FLAVOUR_$k_$f)),$(error mk/flavours.mk: flavour $f \
+	has no FLAVOUR_$k_$f))))
+$(foreach f,$(FLAVOURS),$(foreach n,$(FLAVOUR_NEGATIVE_$f),$(if \
+	$(NEGATIVE_WANT_$f/$n),,$(error mk/flavours.mk: flavour $f has no \
+	NEGATIVE_WANT_$f/$n))))
 FLAVOUR_RUNS := $(FLAVOURS:%=%-run)
 FLAVOUR_TESTS := $(FLAVOURS:%=test-%)
 FLAVOUR ?= release

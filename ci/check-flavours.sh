@@ -64,7 +64,8 @@ readme_flavours() {
 check() {
 	local root=$1 bad=0 want got f p
 	cd "$root"
-	want=$(make -s --no-print-directory flavour-cells | sort -u)
+	want=$(make -s --no-print-directory flavour-cells) || return 1
+	want=$(sort -u <<<"$want")
 	got=$(matrix_cells .github/workflows/ci.yml)
 	if [ -z "$got" ]; then
 		echo ".github/workflows/ci.yml: no matrix cells read (flavour: [...], cc: [...])"
@@ -83,7 +84,8 @@ check() {
 
 	# shellcheck disable=SC2016 # make's $(...), not the shell's
 	want=$(make -s --no-print-directory -f Makefile --eval \
-		'print-flavours:;@printf "%s\n" $(FLAVOURS)' print-flavours | sort)
+		'print-flavours:;@printf "%s\n" $(FLAVOURS)' print-flavours) || return 1
+	want=$(sort <<<"$want")
 	got=$(readme_flavours README.md)
 	while read -r f; do
 		[ -n "$f" ] || continue
@@ -99,7 +101,8 @@ check() {
 	# shellcheck disable=SC2016
 	got=$(make -s --no-print-directory --eval \
 		'print-neg:;@printf "%s\n" $(foreach f,$(FLAVOURS),$(FLAVOUR_NEGATIVE_$f))' \
-		print-neg | sort -u)
+		print-neg) || return 1
+	got=$(sort -u <<<"$got")
 	for p in tests/negative/*.c; do
 		f=$(basename "$p" .c)
 		if ! grep -qx "$f" <<<"$got"; then

@@ -181,15 +181,7 @@ NEGATIVE_WANT_valgrind/uninit         := Conditional jump or move depends on uni
 NEGATIVE_WANT_valgrind/double_free    := Invalid free\(\)
 FLAVOUR_CI_valgrind          := gcc clang
 
-# ---- checks and the shell fragment -----------------------------------------
-# a field left out of a block is a typo or a half-added flavour
-$(foreach f,$(FLAVOURS),$(foreach k,$(FLAVOUR_FIELDS),$(if $(filter \
-	undefined,$(origin FLAVOUR_$k_$f)),$(error mk/flavours.mk: flavour $f \
-	has no FLAVOUR_$k_$f))))
-$(foreach f,$(FLAVOURS),$(foreach n,$(FLAVOUR_NEGATIVE_$f),$(if \
-	$(NEGATIVE_WANT_$f/$n),,$(error mk/flavours.mk: flavour $f has no \
-	NEGATIVE_WANT_$f/$n))))
-
+# ---- the shell fragment ---------------------------------------------------
 # shell_quote WORD - WORD in single quotes, for bash
 shell_quote = '$(subst ','\'',$1)'
 
