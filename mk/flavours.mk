@@ -7,8 +7,11 @@
 # (ci/check-flavours.sh: the CI matrix in .github/workflows/ci.yml and the
 # README's flavour table must name exactly these flavours and cells).
 #
-# Adding a flavour: one block below (every field set, even to nothing: a
-# missing field is an error) and its line in the README's Flavours table.
+# Adding a flavour: its name in FLAVOURS, one block below (every field set,
+# even to nothing: the Makefile stops on a missing one), its row in the
+# README's Flavours table and, when FLAVOUR_CI_F names compilers, its cells
+# in the workflow's matrix (`make lint` names what is missing).  Nothing
+# else: the targets F, test-F and F-run follow from FLAVOURS.
 #
 # Fields of flavour F (make syntax; $(call clang_only,...) is there for
 # clang builds only):
@@ -19,8 +22,9 @@
 #                         link libhakmem.a and call hak_* (tests/hak_api_names.h)
 #   FLAVOUR_LIB_CFLAGS_F  flags for the library's objects only
 #   FLAVOUR_LDFLAGS_F     extra link flags (besides the -fsanitize= ones)
-#   FLAVOUR_ENV_F         VAR=value words every program of F runs with
-#                         (tests, negative tests, Larson, stress tests)
+#   FLAVOUR_ENV_F         VAR=value words (no spaces in a value) every
+#                         program of F runs with (tests, negative tests,
+#                         Larson, stress tests)
 #   FLAVOUR_RUNNER_F      the command every program of F runs under
 #                         (e.g. valgrind); a run skips when it is missing
 #   FLAVOUR_SMOKE_F       1: tests and stress tests run with --smoke
