@@ -23,10 +23,12 @@ paths       every file path cited in a comment or a doc exists: a word with a
             ELSEWHERE below.
 options     the HAKMEM_* options documented (the README's options table and
             man/hakmem.3's ENVIRONMENT section) are exactly those the code
-            reads (hakmem/options.c's table); the trace events documented
-            (the README's and man page's HAKMEM_TRACE_RING entry, and the
-            names in debug/trace.c) are exactly those emitted
-            (hak_trace(HAK_EV_...) in hakmem/ and debug/).
+            reads (hakmem/options.c's table), and each of those is asked
+            for (hak_opt(HAK_OPT_...) in hakmem/ or debug/); the trace
+            events documented (the README's and man page's
+            HAKMEM_TRACE_RING entry, and the names in debug/trace.c) are
+            exactly those emitted (hak_trace(HAK_EV_...) in hakmem/ and
+            debug/).
 sizes       no source file of the library (hakmem/, debug/, include/) or of
             bench/ is over MAX_LINES lines.
 
@@ -293,6 +295,16 @@ def check_options(root):
     read_by_code = set(re.findall(r'"(HAKMEM_[A-Z0-9_]+)"', code))
     if not read_by_code:
         found.append("hakmem/options.c: no \"HAKMEM_...\" option table")
+    # an option parsed but never asked for does nothing
+    lib = "".join(read(root, f) or "" for f in tree_files(root)
+                  if f.startswith(("hakmem/", "debug/")) and
+                  f.endswith(C_FILES) and f not in ("hakmem/options.c",
+                                                    "hakmem/options.h"))
+    for enum, name in re.findall(r'\[(HAK_OPT_[A-Z0-9_]+)\]\s*=\s*\{\s*'
+                                 r'"(HAKMEM_[A-Z0-9_]+)"', code):
+        if not re.search(r"\bhak_opt\(\s*" + enum + r"\s*\)", lib):
+            found.append(f"hakmem/options.c: {name} is parsed but nothing "
+                         f"calls hak_opt({enum})")
     table = section(readme, "| variable | default | effect |", "\n\n")
     in_readme = set(re.findall(r"^\| `(HAKMEM_[A-Z0-9_]+)`", table, re.M))
     env = section(man, ".SH ENVIRONMENT", "\n.SH ")
@@ -375,7 +387,10 @@ def clean_tree(root):
           "echo 'invariant 9 in a string is not a citation'\n")
     write(root, "tests/unit/x.c", "int main(void) { return 0; }\n")
     write(root, "hakmem/options.c",
-          'static const char *t[] = { "HAKMEM_STATS", "HAKMEM_TRACE_RING" };\n')
+          '[HAK_OPT_STATS] = { "HAKMEM_STATS", 0, 0, 1 },\n'
+          '[HAK_OPT_TRACE_RING] = { "HAKMEM_TRACE_RING", 0, 0, 1 },\n')
+    write(root, "hakmem/init.c", "g() { hak_opt(HAK_OPT_STATS); "
+          "hak_opt(HAK_OPT_TRACE_RING); }\n")
     write(root, "debug/trace.c", '[HAK_EV_ALLOC] = "alloc", '
           '[HAK_EV_REMOTE_PUSH] = "remote-push",\n')
     write(root, "hakmem/api.c", "f() { hak_trace(HAK_EV_ALLOC, 0, p, 0); "
@@ -406,7 +421,10 @@ BREAKS = {
                 ("hakmem/options.c", 'const char *u = "HAKMEM_NEW";\n',
                  "HAKMEM_NEW"),
                 ("debug/trace.c", '[HAK_EV_REFILL] = "refill",\n',
-                 "HAK_EV_REFILL")],
+                 "HAK_EV_REFILL"),
+                ("hakmem/options.c",
+                 '[HAK_OPT_IDLE] = { "HAKMEM_IDLE", 0, 0, 1 },\n',
+                 "nothing calls hak_opt(HAK_OPT_IDLE)")],
     "sizes": [("bench/bench.py", "x = 2\n", "bench/bench.py:601")],
 }
 
