@@ -11,8 +11,8 @@ invariants  every "invariant N" (also "invariants N and M", "N-M") cited in
             a comment or a doc is one of docs/DESIGN.md's numbered invariants
             (an item "N." of a list under a heading that says "invariant", or
             a heading "Invariant N"), and nothing cites a file outside the
-            repository (a ../ path, such as ../shared/DESIGN.md, that
-            leaves it or names nothing in it).
+            repository (a ../ path that leaves it or names nothing in it,
+            such as a design document kept next to the checkout).
 paths       every file path cited in a comment or a doc exists: a word with a
             slash that ends in a known extension (.c .h .sh .md ...) or starts
             with a top-level directory of the repository (tests/known-failures,
@@ -152,8 +152,8 @@ def report(found):
 
 
 # ---- invariants -------------------------------------------------------------
-CITE = re.compile(r"\binvariants?\s+(\d+(?:\s*(?:,|and|or|-|\u2013|to)\s*\d+)*)",
-                  re.I)
+CITE = re.compile(r"\binvariants?\s+"
+                  r"(\d+(?:\s*(?:,|and|or|-|\u2013|to)\s*\d+)*)", re.I)
 OUTSIDE = re.compile(r"(?<![\w./-])((?:\.\./)+[\w./-]+)")
 
 
@@ -220,7 +220,9 @@ def check_invariants(root):
 
 
 # ---- paths ------------------------------------------------------------------
-TOKEN = re.compile(r"(?<![\w./<>$@%*{}~:\\-])((?:\.\.?/)*[\w.+-]+(?:/[\w.+-]+)*/?)")
+# a word with slashes, not inside a longer path, a pattern or a variable
+TOKEN = re.compile(r"(?<![\w./<>$@%*{}~:\\-])"
+                   r"((?:\.\.?/)*[\w.+-]+(?:/[\w.+-]+)*/?)")
 
 
 def path_exists(root, f, p):
