@@ -51,7 +51,8 @@ clang_only = $(if $(filter 1,$(IS_CLANG)),$1)
 # a preloaded hakmem, and the UBSan library would not load into plain
 # programs.  -shared-libsan makes both a DSO, as gcc does.
 comma := ,
-CLANG_SHARED_LIBSAN := $(call clang_only,-shared-libsan \
+# ($(if), not clang_only: call would run the shell for gcc too)
+CLANG_SHARED_LIBSAN := $(if $(filter 1,$(IS_CLANG)),-shared-libsan \
 	-Wl$(comma)-rpath$(comma)$(shell $(CC) -print-runtime-dir 2>/dev/null))
 
 VALGRIND_RUNNER := valgrind -q --fair-sched=yes --error-exitcode=99 \
