@@ -6,7 +6,27 @@
 #   make test            every test of every flavour built here
 #   make V=1             show full commands
 
-FLAVOURS := release debug asan-preload ubsan-mailbox tsan failfast valgrind
+# CC=clang (or clang-14) brings its C++ driver along: mixing compilers
+# would mix sanitizer runtimes.  gcc unless CC is given (make's built-in
+# default is cc; make -R leaves CC undefined).
+ifneq ($(filter default undefined,$(origin CC)),)
+CC := gcc
+endif
+ifneq ($(filter default undefined,$(origin CXX)),)
+CXX := $(if $(findstring clang,$(CC)),$(subst clang,clang++,$(CC)),g++)
+endif
+IS_CLANG := $(if $(findstring clang,$(CC)),1,0)
+
+# The flavour table: FLAVOURS and every flavour's flags, run environment,
+# runner, negative tests and CI compilers.
+include mk/flavours.mk
+# a field left out of a block is a typo or a half-added flavour
+$(foreach f,$(FLAVOURS),$(foreach k,$(FLAVOUR_FIELDS),$(if $(filter \
+	undefined,$(origin FLAVOUR_$k_$f)),$(error mk/flavours.mk: flavour $f \
+	has no FLAVOUR_$k_$f))))
+$(foreach f,$(FLAVOURS),$(foreach n,$(FLAVOUR_NEGATIVE_$f),$(if \
+	$(NEGATIVE_WANT_$f/$n),,$(error mk/flavours.mk: flavour $f has no \
+	NEGATIVE_WANT_$f/$n))))
 FLAVOUR_RUNS := $(FLAVOURS:%=%-run)
 FLAVOUR_TESTS := $(FLAVOURS:%=test-%)
 FLAVOUR ?= release
@@ -16,18 +36,6 @@ B := $(O)/$(FLAVOUR)
 ifeq ($(filter $(FLAVOUR),$(FLAVOURS)),)
 $(error unknown FLAVOUR '$(FLAVOUR)'; one of: $(FLAVOURS))
 endif
-
-CC ?= cc
-CXX ?= c++
-ifeq ($(origin CC),default)
-CC := gcc
-endif
-# CC=clang (or clang-14) brings its C++ driver along: mixing compilers
-# would mix sanitizer runtimes.
-ifeq ($(origin CXX),default)
-CXX := $(if $(findstring clang,$(CC)),$(subst clang,clang++,$(CC)),g++)
-endif
-IS_CLANG := $(if $(findstring clang,$(CC)),1,0)
 
 # ---- quiet output (kernel/git style) ---------------------------------------
 ifeq ($(origin V),command line)
@@ -41,37 +49,12 @@ ifneq ($(VERBOSE),1)
   QUIET_GEN  = @printf '  %-7s %s\n' GEN $@;
 endif
 
-# ---- flags: one line per flavour, user CFLAGS last ------------------------
+# ---- flags: the flavour's (mk/flavours.mk), user CFLAGS last ------------
 WARN := -Wall -Wextra -Wundef -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 -pthread -fPIC -fvisibility=hidden -fno-plt \
 	-ftls-model=initial-exec -fno-semantic-interposition -g \
 	-Iinclude -Ihakmem -I. $(WARN)
-
-FLAVOUR_CFLAGS_release       := -O2 -DNDEBUG -DHAK_DEBUG=0
-FLAVOUR_CFLAGS_debug         := -O1 -DHAK_DEBUG=2 -fno-omit-frame-pointer
-FLAVOUR_CFLAGS_asan-preload  := -O1 -DHAK_DEBUG=1 -DHAK_ASAN=1 -fsanitize=address -fno-omit-frame-pointer
-FLAVOUR_CFLAGS_ubsan-mailbox := -O1 -DHAK_DEBUG=1 -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FLAVOUR_CFLAGS_tsan          := -O1 -DHAK_DEBUG=1 -DHAK_OVERRIDE=0 -fsanitize=thread
-FLAVOUR_CFLAGS_failfast      := -O2 -DHAK_DEBUG=2 -DHAK_FAILFAST=1
-FLAVOUR_CFLAGS_valgrind      := -O1 -DHAK_DEBUG=1 -DHAK_VALGRIND=1
-
-ifeq ($(IS_CLANG),1)
-# clang links its sanitizer runtime statically into programs and not at all
-# into shared libraries: an ASan program's own malloc would then come before
-# a preloaded hakmem, and the UBSan library would not load into plain
-# programs.  -shared-libsan makes both a DSO, as gcc does.
-CLANG_RT_DIR := $(shell $(CC) -print-runtime-dir 2>/dev/null)
-FLAVOUR_LDFLAGS_asan-preload  := -shared-libsan -Wl,-rpath,$(CLANG_RT_DIR)
-FLAVOUR_LDFLAGS_ubsan-mailbox := -shared-libsan -Wl,-rpath,$(CLANG_RT_DIR)
-# valgrind 3.19 cannot read clang 14's default DWARF 5
-FLAVOUR_CFLAGS_valgrind += -gdwarf-4
-# clang's integer checks that hold over the library (not the tests, whose
-# PRNGs wrap on purpose): implicit sign changes.  Not implicit truncation
-# (tiny/heap.c's 8-bit refill counters wrap on purpose), nor unsigned
-# overflow (hashing).
-LIB_CFLAGS_ubsan-mailbox := -fsanitize=implicit-integer-sign-change
-endif
 
 # Sanitizers must also be named at link time.
 FLAVOUR_LDFLAGS = $(filter -fsanitize=%,$(FLAVOUR_CFLAGS_$(FLAVOUR))) \
@@ -86,7 +69,7 @@ TEST_API_FLAGS := -include tests/hak_api_names.h -DHAK_TEST_API_ONLY=1
 BENCH_LIBS = $(LINK_LIB_A) -Wl,--export-dynamic-symbol=hak_owns
 endif
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(LIB_CFLAGS_$(FLAVOUR)) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(FLAVOUR_CFLAGS_$(FLAVOUR)) $(FLAVOUR_LIB_CFLAGS_$(FLAVOUR)) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(FLAVOUR_LDFLAGS) $(LDFLAGS)
 
 # Tests and benchmarks are ordinary programs: default visibility, no -fPIC.
@@ -111,8 +94,8 @@ PRELOAD_CC_SRCS := $(sort $(wildcard tests/preload/*.cc))
 PRELOAD_PROGS   := $(PRELOAD_C_SRCS:%.c=$(B)/%) $(PRELOAD_CC_SRCS:%.cc=$(B)/%)
 
 # Negative tests: small programs that commit one bug each, built for the
-# flavours whose tool must report it (the table in tests/negative/expect.sh).
-NEG_PROGS := $(addprefix $(B)/negative/,$(shell tests/negative/expect.sh --list $(FLAVOUR)))
+# flavours whose tool must report it (FLAVOUR_NEGATIVE_* in mk/flavours.mk).
+NEG_PROGS := $(addprefix $(B)/negative/,$(FLAVOUR_NEGATIVE_$(FLAVOUR)))
 
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
 BENCH_PROGS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
@@ -120,12 +103,14 @@ BENCH_PROGS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 # ---- top-level targets -----------------------------------------------------
 .PHONY: all lib tests negatives benches $(FLAVOURS) test $(FLAVOUR_TESTS) check test-unit test-preload \
 	larson-run $(FLAVOUR_RUNS) run-deps bench-tiny-hot clean help FORCE \
-	lint shellcheck check-workflows check-includes check-headers
+	flavour-env flavour-cells \
+	lint shellcheck check-workflows check-includes check-headers check-flavours \
+	check-invariants check-paths check-options check-sizes
 .DEFAULT_GOAL := all
 
 all: lib
 
-lib: $(LIB_SO) $(LIB_A)
+lib: $(LIB_SO) $(LIB_A) $(B)/flavour.env
 tests: lib $(TESTS) $(PRELOAD_PROGS) $(NEG_PROGS)
 negatives: lib $(NEG_PROGS)
 benches: lib $(BENCH_PROGS)
@@ -177,16 +162,38 @@ bench-tiny-hot:
 clean:
 	rm -rf $(O)
 
+# How scripts run a flavour's programs: mk/flavours.mk's row as bash
+# (tests/flavour.bash sources it).  `make -s flavour-env F=tsan` prints it;
+# `make -s flavour-cells` prints "flavour cc" per CI cell.
+F ?= $(FLAVOUR)
+flavour-env:
+	$(if $(filter $(F),$(FLAVOURS)),,$(error unknown flavour '$(F)'; one of: $(FLAVOURS)))
+	@:$(info $(call flavour_env,$(F)))
+flavour-cells:
+	@:$(foreach f,$(FLAVOURS),$(foreach c,$(FLAVOUR_CI_$f),$(info $f $c)))
+
+$(B)/flavour.env: FORCE
+	$(shell mkdir -p $(@D))$(file >$@,$(call flavour_env,$(FLAVOUR)))
+
 help:
 	@echo 'targets: all (release lib) | $(FLAVOURS)'
 	@echo '         test (every flavour) | test-<flavour> | <flavour>-run THREADS=N'
 	@echo '         larson-run THREADS=N (hakmem vs glibc vs mimalloc) | bench-tiny-hot'
-	@echo '         lint = shellcheck check-workflows check-headers check-includes'
+	@echo '         lint = shellcheck check-workflows check-headers check-includes check-flavours'
+	@echo '                check-invariants check-paths check-options check-sizes'
+	@echo '         flavour-env F=<flavour> (how scripts run it) | flavour-cells (CI)'
 	@echo '         clean | V=1 for full commands | O=dir | CC=clang'
 
 # ---- lint (ci/: one script per step) -----------------------------------------
-lint: shellcheck check-workflows check-headers check-includes
-	@echo 'lint: all clean'
+# Every check runs, failing or not; the last line names the ones that failed.
+LINT_CHECKS := shellcheck check-workflows check-headers check-includes \
+	check-flavours check-invariants check-paths check-options check-sizes
+lint:
+	@failed=; for c in $(LINT_CHECKS); do \
+		$(MAKE) --no-print-directory $$c || failed="$$failed $$c"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "lint: FAILED:$$failed" >&2; exit 1; fi; \
+	echo 'lint: all clean'
 
 shellcheck:
 	@ci/lint-shell.sh
@@ -198,6 +205,22 @@ check-workflows:
 check-includes:
 	@ci/check-includes.sh
 	@ci/check-includes.sh --self-test
+
+# The CI matrix, the README's Flavours table and tests/negative/ against
+# the flavour table (mk/flavours.mk).
+check-flavours:
+	@ci/check-flavours.sh
+	@ci/check-flavours.sh --self-test
+
+# What comments and docs cite exists (ci/check-docs.py): invariants of
+# docs/DESIGN.md and no file outside the repository, file paths, HAKMEM_*
+# options and trace events both documented and used; and no source file of
+# the library or bench/ over 600 lines.  Each proves first that it fails on
+# a broken tree (--self-test).
+CHECK_DOCS := check-invariants check-paths check-options check-sizes
+$(CHECK_DOCS):
+	@$(PYTHON) ci/check-docs.py $(@:check-%=%) --self-test >/dev/null
+	@$(PYTHON) ci/check-docs.py $(@:check-%=%)
 
 # Every header compiles on its own (git's check-headers): the library's
 # with the library's flags, the tests' with the programs' flags, and the
@@ -286,4 +309,4 @@ $(B)/bench/%: bench/%.c $(B)/.cflags $(if $(BENCH_LIBS),$(LIB_A))
 -include bench/bench.mk
 
 # Install, uninstall, self-host and real-program targets.
--include $(wildcard mk/*.mk)
+-include $(filter-out mk/flavours.mk,$(wildcard mk/*.mk))

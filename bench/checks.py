@@ -38,7 +38,11 @@ import sys
 import tempfile
 import time
 
-import bench as B
+from suite import (BENCH_BY_NAME, CHECKS_BEGIN, CHECKS_END, CHECKS_HEADING,
+    Config, ROOT, env_num, say, warn)
+from runner import display_cmd, progress, run_one, snapshot
+from report import gap_lines, md_table, run_note, write_doc_section
+from instr import INSTR_CASES, instr_case, need_callgrind
 
 WITHIN = 0.03
 USAGE = "usage: bench/checks.py ON_DIR OFF_DIR"
@@ -55,23 +59,23 @@ def lib_copy(build, tmp, name):
 
 def larson(cfg, build, libs, reps):
     """Interleaved runs: {which: [row, ...]}; prints each pair."""
-    larson_b = B.BENCH_BY_NAME["larson"]
+    larson_b = BENCH_BY_NAME["larson"]
     timeout = 300 * max(1.0, cfg.scale)
     rows = {w: [] for w in libs}
-    B.say(f"checks: {B.display_cmd(larson_b, cfg)}, "
+    say(f"checks: {display_cmd(larson_b, cfg)}, "
           f"LD_PRELOAD=each library, {reps} reps each, interleaved")
     for rep in range(1, reps + 1):
         line = []
         for w, lib in libs.items():
-            row = B.run_one(larson_b, cfg, build, "hakmem", lib, rep,
+            row = run_one(larson_b, cfg, build, "hakmem", lib, rep,
                             timeout)
             rows[w].append(row)
-            line.append(f"{w} {B.progress(row, larson_b)} "
+            line.append(f"{w} {progress(row, larson_b)} "
                         f"(wall {row['wall_s']} s, cpu {row['cpu_s']} s)")
             if row["status"] != "ok" and row.get("_stderr"):
                 line.append("\n".join("      | " + t for t in
                                       row["_stderr"].splitlines()))
-        B.say(f"[{rep}/{reps}] " + "; ".join(line))
+        say(f"[{rep}/{reps}] " + "; ".join(line))
     return rows
 
 
@@ -116,26 +120,26 @@ def fmt(x, digits=2):
 def instr(build, libs, tmp):
     """{(case name, which): Ir per pair} for the tiny_hot cases; failures
     as strings."""
-    n1 = B.env_num("BENCH_INSTR_N", 500000, int, 1000)
+    n1 = env_num("BENCH_INSTR_N", 500000, int, 1000)
     res, failed = {}, []
-    for name, prog, args, fn, prefix in B.INSTR_CASES:
+    for name, prog, args, fn, prefix in INSTR_CASES:
         if prog != "tiny_hot":
             continue
         for w, lib in libs.items():
             try:
-                per, _ = B.instr_case(build, prog, args, fn, prefix, True,
+                per, _ = instr_case(build, prog, args, fn, prefix, True,
                                       lib, n1, tmp)
             except RuntimeError as e:
                 failed.append(f"{name}, checks {w}: {e}")
-                B.say(f"checks: {name:22} checks {w:3} FAIL: {e}")
+                say(f"checks: {name:22} checks {w:3} FAIL: {e}")
                 continue
             res[(name, w)] = per
-            B.say(f"checks: {name:22} checks {w:3} {per:6.1f} Ir/pair")
+            say(f"checks: {name:22} checks {w:3} {per:6.1f} Ir/pair")
     return res, failed, n1
 
 
 def rel(path):
-    r = os.path.relpath(os.path.abspath(path), B.ROOT)
+    r = os.path.relpath(os.path.abspath(path), ROOT)
     return path if r.startswith("..") else r
 
 
@@ -147,12 +151,12 @@ def main(argv):
     if len(argv) != 2:
         print(USAGE, file=sys.stderr)
         return 2
-    cfg = B.Config()
-    reps = B.env_num("BENCH_REPS", 9, int, 1)
-    B.need_callgrind(cfg)
+    cfg = Config()
+    reps = env_num("BENCH_REPS", 9, int, 1)
+    need_callgrind(cfg)
     load0 = "%.2f %.2f %.2f" % os.getloadavg()
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    build = B.snapshot(os.path.abspath(argv[0]))
+    build = snapshot(os.path.abspath(argv[0]))
     tmp = tempfile.mkdtemp(prefix="hakmem-checks-")
     try:
         libs = {"on": lib_copy(argv[0], tmp, "on"),
@@ -200,7 +204,7 @@ def main(argv):
                     f"{statistics.median(ok_pairs):.3f} and its middle half "
                     f"spans {q[0]:.3f} to {q[2]:.3f}: that is the noise "
                     "between two runs here")
-    cases = [c[0] for c in B.INSTR_CASES if c[1] == "tiny_hot"]
+    cases = [c[0] for c in INSTR_CASES if c[1] == "tiny_hot"]
     ir = [["case", "checks on", "checks off", "on - off"]]
     for c in cases:
         on, off = cg.get((c, "on")), cg.get((c, "off"))
@@ -209,47 +213,47 @@ def main(argv):
                   + [f"{on - off:+.1f}" if on is not None and off is not None
                      else "n/a"])
 
-    B.say("")
-    B.say(f"larson (load average {load0} at the start, {load1} at the "
+    say("")
+    say(f"larson (load average {load0} at the start, {load1} at the "
           "end)")
     for r in table:
-        B.say(f"  {r[0]:8} {r[1]:>13} {r[2]:>8} {r[3]:>8} {r[4]:>21} "
+        say(f"  {r[0]:8} {r[1]:>13} {r[2]:>8} {r[3]:>8} {r[4]:>21} "
               f"{r[5]:>8} {r[6]:>8}")
     for r in runs:
-        B.say(f"  {r}")
-    B.say(verdict)
-    B.say("")
-    B.say("tiny_hot, callgrind Ir per malloc+free pair")
+        say(f"  {r}")
+    say(verdict)
+    say("")
+    say("tiny_hot, callgrind Ir per malloc+free pair")
     for r in ir:
-        B.say(f"  {r[0]:22} {r[1]:>9} {r[2]:>10} {r[3]:>8}")
+        say(f"  {r[0]:22} {r[1]:>9} {r[2]:>10} {r[3]:>8}")
 
-    body = [B.CHECKS_BEGIN, "",
-            B.run_note("bench-checks", when, minutes, load0, load1)
+    body = [CHECKS_BEGIN, "",
+            run_note("bench-checks", when, minutes, load0, load1)
             + ".  The release "
             "library as shipped (checks on) against the same sources "
             "built with `-DHAK_RELEASE_CHECKS=0` (checks off, "
             f"`{rel(argv[1])}`), both under the same "
-            f"`{B.display_cmd(B.BENCH_BY_NAME['larson'], cfg)}`, "
+            f"`{display_cmd(BENCH_BY_NAME['larson'], cfg)}`, "
             f"interleaved on, off, on, off, ... {reps} runs each; "
             "higher is better.  Mops per CPU-s is Larson's operations "
             "over the process's CPU time (user + system): other load "
             "that takes a CPU from a run lowers its Mops/s, much less "
             "this."
             + ("" if failed else "  Every run proved `hakmem=1`."),
-            "", B.md_table(table[0], table[1:]), ""]
+            "", md_table(table[0], table[1:]), ""]
     body += [f"- {r}" for r in runs]
     body += ["",
             f"{verdict[0].upper()}{verdict[1:]}.", "",
             "Instructions per malloc+free pair (callgrind, as `make "
             f"bench-instr`: N = {n1} and 2N; deterministic):", "",
-            B.md_table(ir[0], ir[1:]), ""]
-    body += B.gap_lines({}, failed)
-    body.append(B.CHECKS_END)
-    B.write_doc_section("\n".join(body), B.CHECKS_BEGIN, B.CHECKS_END,
-                        B.CHECKS_HEADING, "checks")
+            md_table(ir[0], ir[1:]), ""]
+    body += gap_lines({}, failed)
+    body.append(CHECKS_END)
+    write_doc_section("\n".join(body), CHECKS_BEGIN, CHECKS_END,
+                        CHECKS_HEADING, "checks")
     if failed:
         for f in failed:
-            B.warn(f"FAIL: {f}")
+            warn(f"FAIL: {f}")
         return 1
     return 0
 

@@ -55,7 +55,12 @@ import statistics
 import sys
 import time
 
-import bench as B
+from suite import (ALLOC_PACKAGES, BENCH_BY_NAME, Config, SCALING_BEGIN,
+    SCALING_END, SCALING_HEADING, env_num, say, warn)
+from runner import (command_for, describe_status, display_cmd, find_allocators,
+    parse_result, run_one, run_proc, snapshot)
+from report import fmt3, gap_lines, md_table, run_note, write_doc_section
+from instr import need_callgrind
 
 USAGE = "usage: bench/scaling.py BUILD_DIR"
 # callgrind's two lengths as BENCH_SCALEs: Larson sleeps 5S s, xthread
@@ -99,29 +104,29 @@ def timed(cfg, benches, ts, build, libs, reps):
                     continue
                 line = []
                 for a, lib in libs.items():
-                    row = B.run_one(b, at(cfg, t, cfg.scale), build, a, lib,
+                    row = run_one(b, at(cfg, t, cfg.scale), build, a, lib,
                                     rep, 300 * max(1.0, cfg.scale))
                     rows.setdefault((b.name, t, a), []).append(row)
                     line.append(f"{a} " + (
                         f"{1e9 / float(row['ops_per_sec']):.1f}"
                         if row["status"] == "ok" else "FAIL"))
-                B.say(f"scaling: [{rep}/{reps}] {b.name:8} T={t:<2} "
+                say(f"scaling: [{rep}/{reps}] {b.name:8} T={t:<2} "
                       f"ns/op: " + ", ".join(line))
                 for a in libs:
                     r = rows[(b.name, t, a)][-1]
                     if r["status"] != "ok":
-                        B.say(f"      | {a}: {r['detail']}")
+                        say(f"      | {a}: {r['detail']}")
     return rows
 
 
 def callgrind_run(bench, cfg, build, alloc, lib):
     """(Ir, ops) of one run under callgrind; RuntimeError says why not."""
-    argv, env = B.command_for(bench, cfg, build, alloc, lib)
-    status, out, err, _ = B.run_proc(VALGRIND + argv, env, 600)
+    argv, env = command_for(bench, cfg, build, alloc, lib)
+    status, out, err, _ = run_proc(VALGRIND + argv, env, 600)
     if status != 0:
-        raise RuntimeError(f"callgrind {B.describe_status(status)}: "
+        raise RuntimeError(f"callgrind {describe_status(status)}: "
                            + " / ".join(err.strip().splitlines()[-3:]))
-    res = B.parse_result(bench.prefix, out)
+    res = parse_result(bench.prefix, out)
     want = "1" if alloc == "hakmem" else "0"
     if not res or res.get("hakmem") != want:
         raise RuntimeError(f"hakmem={res.get('hakmem') if res else '?'}"
@@ -151,10 +156,10 @@ def counted(cfg, benches, ts, build, libs):
                 except RuntimeError as e:
                     failed.append(f"{b.name} T={t} under {a}, callgrind: "
                                   f"{e}")
-                    B.say(f"scaling: {b.name:8} T={t:<2} {a:9} FAIL: {e}")
+                    say(f"scaling: {b.name:8} T={t:<2} {a:9} FAIL: {e}")
                     continue
                 res[(b.name, t, a)] = (ir2 - ir1) / (n2 - n1)
-                B.say(f"scaling: {b.name:8} T={t:<2} {a:9} "
+                say(f"scaling: {b.name:8} T={t:<2} {a:9} "
                       f"{res[(b.name, t, a)]:7.1f} Ir/op "
                       f"(all of the longer run: {ir2 / n2:.1f} Ir/op, "
                       f"{n2} ops)")
@@ -168,7 +173,7 @@ def ns_cell(rows):
     if not ns:
         return "FAIL", None
     med = statistics.median(ns)
-    text = f"{B.fmt3(med)} ({B.fmt3(ns[0])}-{B.fmt3(ns[-1])})"
+    text = f"{fmt3(med)} ({fmt3(ns[0])}-{fmt3(ns[-1])})"
     if len(ns) < len(rows):
         text += f" [{len(rows) - len(ns)}/{len(rows)} failed]"
     return text, med
@@ -192,7 +197,7 @@ def table(benches, ts, allocs, cell, lo, hi):
             rows.append(r)
     header = ["benchmark", "allocator"] + [f"T={t}" for t in ts] + \
         [f"T={hi} / T={lo}"]
-    return B.md_table(header, rows, 2), ratios
+    return md_table(header, rows, 2), ratios
 
 
 def flat_words(ratios, benches):
@@ -211,23 +216,23 @@ def main(argv):
     if len(argv) != 1:
         print(USAGE, file=sys.stderr)
         return 2
-    cfg = B.Config()
-    cfg.scale = B.env_num("BENCH_SCALE", 0.4, float)
-    reps = B.env_num("BENCH_REPS", 3, int, 1)
+    cfg = Config()
+    cfg.scale = env_num("BENCH_SCALE", 0.4, float)
+    reps = env_num("BENCH_REPS", 3, int, 1)
     ts = thread_list()
     lo = 2 if 2 in ts else ts[0]
     hi = ts[-1]
-    benches = [B.BENCH_BY_NAME["larson"], B.BENCH_BY_NAME["xthread"]]
-    B.need_callgrind(cfg, [B.ALLOC_PACKAGES[a][0] for a in cfg.allocators
-                           if a in B.ALLOC_PACKAGES])
+    benches = [BENCH_BY_NAME["larson"], BENCH_BY_NAME["xthread"]]
+    need_callgrind(cfg, [ALLOC_PACKAGES[a][0] for a in cfg.allocators
+                           if a in ALLOC_PACKAGES])
     load0 = "%.2f %.2f %.2f" % os.getloadavg()
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    build = B.snapshot(os.path.abspath(argv[0]))
+    build = snapshot(os.path.abspath(argv[0]))
     try:
-        libs, gaps = B.find_allocators(cfg, build)
+        libs, gaps = find_allocators(cfg, build)
         for a, why in gaps.items():
-            B.say(f"scaling: SKIP {a}: {why}")
-        B.say(f"scaling: larson and xthread at T = {' '.join(map(str, ts))} "
+            say(f"scaling: SKIP {a}: {why}")
+        say(f"scaling: larson and xthread at T = {' '.join(map(str, ts))} "
               f"under {' '.join(libs)}; {reps} timed runs each, then "
               "callgrind")
         t0 = time.monotonic()
@@ -251,24 +256,24 @@ def main(argv):
                         lo, hi)
     verdict = f"for hakmem, instructions per op at T={hi} / T={lo}: " \
         + (flat_words(ir_ratios, benches) or "none measured")
-    B.say("")
-    B.say(f"instructions per op (callgrind; load average {load0} at the "
+    say("")
+    say(f"instructions per op (callgrind; load average {load0} at the "
           f"start, {load1} at the end, {minutes:.1f} min)")
-    B.say(ir_table)
-    B.say("")
-    B.say(f"ns per op, wall time: median (min-max) of {reps}")
-    B.say(ns_table)
-    B.say("")
-    B.say(verdict)
+    say(ir_table)
+    say("")
+    say(f"ns per op, wall time: median (min-max) of {reps}")
+    say(ns_table)
+    say("")
+    say(verdict)
 
     tcfg = at(cfg, "T", cfg.scale)
-    cmds = [f"`{B.display_cmd(b, tcfg)}`" for b in benches]
+    cmds = [f"`{display_cmd(b, tcfg)}`" for b in benches]
     cg_cmds = [" and ".join(
         f"`{' '.join(VALGRIND[:3])} "
-        f"{B.display_cmd(b, at(cfg, 'T', s))}`"
+        f"{display_cmd(b, at(cfg, 'T', s))}`"
         for s in CG_SCALES[b.name]) for b in benches]
-    body = [B.SCALING_BEGIN, "",
-            B.run_note("bench-scaling", when, minutes, load0, load1)
+    body = [SCALING_BEGIN, "",
+            run_note("bench-scaling", when, minutes, load0, load1)
             + ".  Does the cost of one operation grow with the number "
             "of threads (and with the superslabs they use)?  One "
             "operation is a Larson replacement (a free and a malloc) or an "
@@ -294,13 +299,13 @@ def main(argv):
             "other load on the machine, this is mostly the scheduler's "
             "figure, not the allocator's.", "",
             ns_table, ""]
-    body += B.gap_lines(gaps, failed)
-    body.append(B.SCALING_END)
-    B.write_doc_section("\n".join(body), B.SCALING_BEGIN, B.SCALING_END,
-                        B.SCALING_HEADING, "scaling")
+    body += gap_lines(gaps, failed)
+    body.append(SCALING_END)
+    write_doc_section("\n".join(body), SCALING_BEGIN, SCALING_END,
+                        SCALING_HEADING, "scaling")
     bad = [f for f in failed if "under hakmem" in f]
     for f in bad:
-        B.warn(f"FAIL: {f}")
+        warn(f"FAIL: {f}")
     return 1 if bad else 0
 
 

@@ -58,7 +58,7 @@ resolve() {
 	dir=$(dirname "$1")
 	for d in "$dir" include hakmem .; do
 		if [ -f "$d/$2" ]; then
-			# normalise "hakmem/os/../x.h" and "./x.h"
+			# normalise "hakmem/os/../<name>" and "./<name>"
 			realpath -m --relative-to=. "$d/$2"
 			return
 		fi

@@ -5,32 +5,27 @@
 # under one build flavour, with proof that hakmem served it.  What
 # `make <flavour>-run THREADS=N` runs; the CI matrix's last step.
 #
-# Stress tests, full length (tests/stress/; linked with libhakmem.a; under
-# memcheck with --smoke):
-#   asan-preload, failfast, valgrind (under memcheck)   torture
-#   ubsan-mailbox, tsan    torture, churn (thread churn: exiting threads
-#                          publish their slabs, successors adopt them) and
-#                          prodcons (every block freed by another thread),
-#                          heir (a thread frees what exited threads left:
-#                          adopt on free, fostered slabs given back):
-#                          the workloads that drive the remote queues and
-#                          the mailbox hardest
+# What each flavour runs, with what environment and under what runner, is
+# its row in mk/flavours.mk (FLAVOUR_LARSON_*, FLAVOUR_STRESS_*, FLAVOUR_ENV_*,
+# FLAVOUR_RUNNER_*, FLAVOUR_SMOKE_*), read from build/<f>/flavour.env
+# (tests/flavour.bash).  The stress tests (tests/stress/, linked with
+# libhakmem.a) run full length, or with --smoke under a runner such as
+# memcheck: torture for the checking flavours, and for ubsan-mailbox and
+# tsan also churn (thread churn: exiting threads publish their slabs,
+# successors adopt them), prodcons (every block freed by another thread)
+# and heir (a thread frees what exited threads left: adopt on free,
+# fostered slabs given back): the workloads that drive the remote queues
+# and the mailbox hardest.
 #
 #   ci/flavour-run.sh FLAVOUR [THREADS]       (build first: make FLAVOUR=..
 #                                              lib tests benches)
 #
-# How each flavour reaches hakmem (the README's "Flavours" section):
-#   release, failfast, ubsan-mailbox
-#                LD_PRELOAD=build/<f>/libhakmem.so build/<f>/bench/larson
-#                (ubsan-mailbox's larson is itself built with UBSan)
-#   asan-preload an ASan-instrumented larson, LD_PRELOAD of the instrumented
-#                library, ASAN_OPTIONS=verify_asan_link_order=0 (the ASan
-#                runtime refuses to start when a preloaded library comes
-#                before it; hakmem must come first to own malloc)
-#   tsan         a TSan-instrumented larson linked with libhakmem.a that
-#                calls hak_* (tests/hak_api_names.h): TSan owns malloc
-#   valgrind     valgrind --soname-synonyms=somalloc=nouserintercepts with
-#                LD_PRELOAD of the client-request build; a small Larson
+# How each flavour reaches hakmem (the README's "Flavours" section): a
+# flavour whose library exports malloc is preloaded into
+# build/<f>/bench/larson (built with the flavour's flags: ASan-instrumented
+# for asan-preload, which needs ASAN_OPTIONS=verify_asan_link_order=0);
+# tsan's larson links libhakmem.a and calls hak_* (tests/hak_api_names.h):
+# TSan owns malloc.
 #
 # Proof: larson must print hakmem=1 (hak_owns() claimed a block malloc
 # returned) and the process must print hakmem's `hakmem:` stats line
@@ -63,44 +58,18 @@ build=$(cd "$build" && pwd)
 lib=$build/libhakmem.so
 larson=$build/bench/larson
 
-# Larson's setting (mimalloc-bench's, scaled to a small machine), the
-# environment, and a wrapper for each flavour.
-seconds=5
-larson_rest='8 1000 5000 100 4141'
-envs=(HAKMEM_STATS=1)
-wrap=()
-preload=1
-stress=(torture)
-vg=(valgrind -q --fair-sched=yes --error-exitcode=99
-	--soname-synonyms=somalloc=nouserintercepts)
-case $flavour in
-release) stress=() ;;
-failfast) ;;
-asan-preload)
-	seconds=3
-	envs+=(ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0)
-	;;
-ubsan-mailbox)
-	seconds=3
-	envs+=(UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
-	stress=(torture churn prodcons heir)
-	;;
-tsan)
-	seconds=3
-	preload=0
-	envs+=(TSAN_OPTIONS=halt_on_error=1)
-	stress=(torture churn prodcons heir)
-	;;
-valgrind)
-	command -v valgrind >/dev/null ||
-		{ echo "$0: valgrind is not installed" >&2; exit 1; }
-	seconds=1
-	larson_rest='8 1000 500 10 4141'
-	wrap=("${vg[@]}")
-	;;
-debug) ;;
-*) usage ;;
-esac
+# shellcheck source=tests/flavour.bash
+. tests/flavour.bash
+flavour_load "$build"
+envs=(HAKMEM_STATS=1 ${hak_env[@]+"${hak_env[@]}"})
+wrap=(${hak_runner[@]+"${hak_runner[@]}"})
+if [ ${#wrap[@]} -gt 0 ] && ! command -v "${wrap[0]}" >/dev/null; then
+	echo "$0: ${wrap[0]} is not installed" >&2
+	exit 1
+fi
+stress=(${hak_stress[@]+"${hak_stress[@]}"})
+seconds=${hak_larson[0]}
+larson_rest=${hak_larson[*]:1}
 seconds=${LARSON_SECONDS:-$seconds}
 if [ "${STRESS:-1}" = 0 ]; then stress=(); fi
 read -r -a args <<<"${LARSON_ARGS:-$seconds $larson_rest}"
@@ -109,14 +78,14 @@ args+=("$threads")
 for f in "$larson" "$lib"; do
 	[ -e "$f" ] || { echo "$0: $f missing (make FLAVOUR=$flavour lib benches)" >&2; exit 1; }
 done
-[ "$preload" = 1 ] && envs+=(LD_PRELOAD="$lib")
+[ "$hak_override" = 1 ] && envs+=(LD_PRELOAD="$lib")
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-run.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# reported FILE - true if FILE holds a sanitizer's or memcheck's report
+# reported FILE - true if FILE holds the flavour's tool's report
 reported() {
-	grep -Eq 'ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|^==[0-9]+== (Invalid|Conditional|Use of uninit|Mismatched)' "$1"
+	[ -n "$hak_report" ] && grep -Eq "$hak_report" "$1"
 }
 
 # fail WHAT FILE - say why, show the report, exit 1
@@ -166,7 +135,7 @@ for t in ${stress[@]+"${stress[@]}"}; do
 		exit 1
 	fi
 	targs=()
-	[ "$flavour" = valgrind ] && targs=(--smoke)
+	[ "$hak_smoke" = 1 ] && targs=(--smoke)
 	[ "$t" = torture ] && targs+=("$threads")
 	echo "$flavour-run: ${wrap[*]} $t ${targs[*]}" >&2
 	rc=0

@@ -6,8 +6,8 @@
 # For each BUILD_DIR (e.g. build/release; its last component names the
 # flavour) run every executable BUILD_DIR/tests/**/*.t in sorted order, then
 # the flavour's negative tests (tests/negative/expect.sh BUILD_DIR PROGRAM,
-# one per program it lists for the flavour: each passes only if the
-# flavour's tool reports its bug), then every tests/preload/*.sh with
+# one per program mk/flavours.mk lists for the flavour: each passes only if
+# the flavour's tool reports its bug), then every tests/preload/*.sh with
 # BUILD_DIR (made absolute) as $1.  Each test
 # runs under `timeout $TIMEOUT` (default 300 s).  Exit status 0 is a pass,
 # 77 a skip, anything else a failure (124: timed out).
@@ -20,14 +20,11 @@
 # Environment: TIMEOUT (seconds), TAIL (lines shown for a failure),
 # SMOKE=1 (pass --smoke to every *.t), VERBOSE=1 (show all output).
 #
-# Flavours (the build directory's name) change how a *.t runs:
-#   valgrind       under memcheck (valgrind -q --fair-sched=yes --error-exitcode=99
-#                  --soname-synonyms=somalloc=nouserintercepts), with
-#                  --smoke; skipped, with the reason, if valgrind is missing
-#   asan-preload   ASAN_OPTIONS=detect_leaks=0 (hakmem owns the heap)
-#   ubsan-mailbox  UBSAN_OPTIONS=print_stacktrace=1
-#   tsan           TSAN_OPTIONS=second_deadlock_stack=1:die_after_fork=0
-#                  (fork_load starts threads in children of a threaded parent)
+# How a flavour runs its *.t (environment, runner such as valgrind, --smoke)
+# and which negative tests it runs, and whether its libhakmem.so preloads
+# into the plain programs of tests/preload/: the flavour's row in
+# mk/flavours.mk, read from BUILD_DIR/flavour.env (tests/flavour.bash).
+# A test whose runner is not installed is skipped with that reason.
 # A SKIP line carries the test's last line of output: its reason.
 #
 # tests/known-failures lists "<flavour>/<test>[@<cc>]  reason" lines: bugs
@@ -46,6 +43,8 @@ SMOKE=${SMOKE:-0}
 VERBOSE=${VERBOSE:-0}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/flavour.bash
+. "$here/flavour.bash"
 passed=0
 failed=0
 skipped=0
@@ -172,20 +171,14 @@ for dir in "$@"; do
 			sort -z)
 	fi
 	# how this flavour runs a test: environment, wrapper, arguments
-	envs=()
-	wrap=()
+	if ! flavour_load "$abs" 2>"$log"; then
+		report FAIL "$flavour" 0.0 " $(cat "$log")"
+		continue
+	fi
+	envs=(${hak_env[@]+"${hak_env[@]}"})
+	wrap=(${hak_runner[@]+"${hak_runner[@]}"})
 	args=()
-	[ "$SMOKE" = 1 ] && args=(--smoke)
-	case $flavour in
-	valgrind)
-		wrap=(valgrind -q --fair-sched=yes --error-exitcode=99
-			--soname-synonyms=somalloc=nouserintercepts)
-		args=(--smoke)
-		;;
-	asan-preload) envs=(ASAN_OPTIONS=detect_leaks=0) ;;
-	ubsan-mailbox) envs=(UBSAN_OPTIONS=print_stacktrace=1) ;;
-	tsan) envs=(TSAN_OPTIONS=second_deadlock_stack=1:die_after_fork=0) ;;
-	esac
+	if [ "$SMOKE" = 1 ] || [ "$hak_smoke" = 1 ]; then args=(--smoke); fi
 	for t in "${tests[@]}"; do
 		name=${t#"$abs/tests/"}
 		if [ ${#wrap[@]} -gt 0 ] && ! command -v "${wrap[0]}" >/dev/null; then
@@ -198,23 +191,21 @@ for dir in "$@"; do
 	done
 
 	# the flavour's negative tests: each must be reported by its tool
-	while IFS= read -r n; do
+	for n in ${hak_negative[@]+"${hak_negative[@]}"}; do
 		run "$flavour/negative/$n" bash "$here/negative/expect.sh" \
 			"$abs" "$n"
-	done < <(bash "$here/negative/expect.sh" --list "$flavour")
+	done
 
 	for s in "$here"/preload/*.sh; do
 		[ -f "$s" ] || continue
 		name=$(basename "$s" .sh)
-		case $flavour in
-		asan-preload | tsan)
-			# their runtime must come first in the process: not
-			# into bash or python behind hakmem
+		if [ "$hak_preloadable" != 1 ]; then
+			# e.g. a sanitizer runtime that must come first in
+			# the process: not into bash or python behind hakmem
 			report SKIP "$flavour/preload/$name" 0.0 \
 				" $flavour's libhakmem.so needs an instrumented program"
 			continue
-			;;
-		esac
+		fi
 		run "$flavour/preload/$name" bash "$s" "$abs"
 	done
 done

@@ -3,54 +3,28 @@
 #
 # expect.sh - run one negative test under its flavour and pass only if the
 # flavour's tool reports the bug.  Each program in tests/negative/ commits
-# one real bug on a hakmem block (see its header); this table says which
-# flavours must catch which bug, and by what words in their report.
+# one real bug on a hakmem block (see its header); mk/flavours.mk says which
+# flavours must catch which bug (FLAVOUR_NEGATIVE_<flavour>), and by what
+# words in their report (NEGATIVE_WANT_<flavour>/<program>).
 #
-#   tests/negative/expect.sh --list FLAVOUR     the programs FLAVOUR runs
 #   tests/negative/expect.sh BUILD_DIR PROGRAM  exit 0 reported, 1 not
 #
 # BUILD_DIR's last component names the flavour; the program is
 # BUILD_DIR/negative/PROGRAM (`make FLAVOUR=... negatives`).  It runs as
-# that flavour's Larson does (ci/flavour-run.sh): preloaded, except tsan
-# (linked with libhakmem.a), and under memcheck for valgrind.  It passes
+# that flavour's Larson does (ci/flavour-run.sh), with the flavour's
+# environment and runner (BUILD_DIR/flavour.env): preloaded, except where
+# the library exports no malloc (tsan: linked with libhakmem.a).  It passes
 # when the run (1) proved the block hakmem's ("... is hakmem's"), (2) did
 # not exit 0, and (3) printed the expected report.  tests/run.sh runs each
 # as "<flavour>/negative/<program>"; these programs are not *.t tests and
 # no flavour runs them as ordinary tests.
 set -euo pipefail
 
-# expected FLAVOUR PROGRAM - the ERE the report must match; none: not run
-expected() {
-	case $1/$2 in
-	asan-preload/use_after_free) echo 'ERROR: AddressSanitizer: (use-after-poison|heap-use-after-free)' ;;
-	asan-preload/overflow) echo 'ERROR: AddressSanitizer: (use-after-poison|heap-buffer-overflow)' ;;
-	asan-preload/double_free) echo 'ERROR: AddressSanitizer' ;;
-	valgrind/use_after_free) echo 'Invalid read of size' ;;
-	valgrind/overflow) echo 'Invalid write of size' ;;
-	valgrind/uninit) echo 'Conditional jump or move depends on uninitialised value' ;;
-	valgrind/double_free) echo 'Invalid free\(\)' ;;
-	tsan/race) echo 'WARNING: ThreadSanitizer: data race' ;;
-	ubsan-mailbox/misaligned) echo 'runtime error: load of misaligned address' ;;
-	ubsan-mailbox/signed_overflow) echo 'runtime error: signed integer overflow' ;;
-	failfast/double_free) echo '^hakmem: (free\(\)|failfast): double free' ;;
-	failfast/foreign_free) echo '^hakmem: (free\(\): invalid pointer|failfast: pointer hakmem does not own)' ;;
-	failfast/interior_free) echo '^hakmem: (free\(\): invalid pointer|failfast: free of a pointer that is not a block start)' ;;
-	esac
-}
+# shellcheck source=tests/flavour.bash
+. "$(dirname "${BASH_SOURCE[0]}")/../flavour.bash"
 
-programs=(use_after_free overflow double_free foreign_free interior_free uninit
-	misaligned signed_overflow race)
-
-if [ $# -eq 2 ] && [ "$1" = --list ]; then
-	for p in "${programs[@]}"; do
-		if [ -n "$(expected "$2" "$p")" ]; then
-			echo "$p"
-		fi
-	done
-	exit 0
-fi
 if [ $# -ne 2 ]; then
-	echo "usage: $0 --list FLAVOUR | $0 BUILD_DIR PROGRAM" >&2
+	echo "usage: $0 BUILD_DIR PROGRAM" >&2
 	exit 2
 fi
 
@@ -58,7 +32,8 @@ build=$(cd "$1" && pwd)
 name=$2
 flavour=$(basename "$build")
 prog=$build/negative/$name
-want=$(expected "$flavour" "$name")
+flavour_load "$build"
+want=${hak_want[$name]:-}
 if [ -z "$want" ]; then
 	echo "$name: SKIP: not a bug the $flavour flavour is meant to catch"
 	exit 77
@@ -68,21 +43,13 @@ if [ ! -x "$prog" ]; then
 	exit 1
 fi
 
-envs=(LD_PRELOAD="$build/libhakmem.so")
-wrap=()
-case $flavour in
-asan-preload) envs+=(ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0) ;;
-ubsan-mailbox) envs+=(UBSAN_OPTIONS=print_stacktrace=1) ;;
-tsan) envs=() ;;
-valgrind)
-	if ! command -v valgrind >/dev/null; then
-		echo "$name: SKIP: valgrind is not installed"
-		exit 77
-	fi
-	wrap=(valgrind -q --fair-sched=yes --error-exitcode=99
-		--soname-synonyms=somalloc=nouserintercepts)
-	;;
-esac
+envs=(${hak_env[@]+"${hak_env[@]}"})
+[ "$hak_override" = 1 ] && envs+=(LD_PRELOAD="$build/libhakmem.so")
+wrap=(${hak_runner[@]+"${hak_runner[@]}"})
+if [ ${#wrap[@]} -gt 0 ] && ! command -v "${wrap[0]}" >/dev/null; then
+	echo "$name: SKIP: ${wrap[0]} is not installed"
+	exit 77
+fi
 
 out=$(mktemp "${TMPDIR:-/tmp}/hakmem-neg.XXXXXX")
 trap 'rm -f "$out"' EXIT
