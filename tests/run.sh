@@ -28,6 +28,10 @@
 #   ubsan-mailbox  UBSAN_OPTIONS=print_stacktrace=1
 #   tsan           TSAN_OPTIONS=second_deadlock_stack=1:die_after_fork=0
 #                  (fork_load starts threads in children of a threaded parent)
+#   failfast       its stress/*.t once more with HAKMEM_TRACE_RING=0, named
+#                  failfast/ring-off/stress/<name>: the ring (on by default
+#                  in failfast) sends every call down the slow path, so
+#                  without this run no failfast check sees the fast paths
 # A SKIP line carries the test's last line of output: its reason.
 #
 # tests/known-failures lists "<flavour>/<test>[@<cc>]  reason" lines: bugs
@@ -196,6 +200,14 @@ for dir in "$@"; do
 		run "$flavour/${name%.t}" env ${envs[@]+"${envs[@]}"} \
 			${wrap[@]+"${wrap[@]}"} "$t" ${args[@]+"${args[@]}"}
 	done
+	if [ "$flavour" = failfast ]; then
+		for t in "${tests[@]}"; do
+			name=${t#"$abs/tests/"}
+			case $name in stress/*) ;; *) continue ;; esac
+			run "$flavour/ring-off/${name%.t}" env HAKMEM_TRACE_RING=0 \
+				"$t" ${args[@]+"${args[@]}"}
+		done
+	fi
 
 	# the flavour's negative tests: each must be reported by its tool
 	while IFS= read -r n; do
