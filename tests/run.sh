@@ -25,6 +25,10 @@
 # into the plain programs of tests/preload/: the flavour's row in
 # mk/flavours.mk, read from BUILD_DIR/flavour.env (tests/flavour.bash).
 # A test whose runner is not installed is skipped with that reason.
+# failfast runs its stress/*.t once more with HAKMEM_TRACE_RING=0, named
+# failfast/ring-off/stress/<name>: the ring (on by default in failfast)
+# sends every call down the slow path, so without this run no failfast
+# check sees the fast paths.
 # A SKIP line carries the test's last line of output: its reason.
 #
 # tests/known-failures lists "<flavour>/<test>[@<cc>]  reason" lines: bugs
@@ -189,6 +193,14 @@ for dir in "$@"; do
 		run "$flavour/${name%.t}" env ${envs[@]+"${envs[@]}"} \
 			${wrap[@]+"${wrap[@]}"} "$t" ${args[@]+"${args[@]}"}
 	done
+	if [ "$flavour" = failfast ]; then
+		for t in "${tests[@]}"; do
+			name=${t#"$abs/tests/"}
+			case $name in stress/*) ;; *) continue ;; esac
+			run "$flavour/ring-off/${name%.t}" env HAKMEM_TRACE_RING=0 \
+				"$t" ${args[@]+"${args[@]}"}
+		done
+	fi
 
 	# the flavour's negative tests: each must be reported by its tool
 	for n in ${hak_negative[@]+"${hak_negative[@]}"}; do
