@@ -17,4 +17,9 @@ void hak_dbg_stats_print(void);
  * installed (from our constructor, if start-up is not over yet) */
 void hak_trace_init(bool on);
 
+/* debug/profile.c */
+/* hak_prof_init - HAKMEM_PROFILE=@file: sample every @bytes on average,
+ * write at exit, on SIGUSR2 and on hak_profile_dump(); sets hak_prof_on */
+void hak_prof_init(const char *file, long bytes);
+
 #endif /* HAK_DEBUG_H */

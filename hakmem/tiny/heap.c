@@ -705,6 +705,7 @@ static void *alloc_slow(unsigned cls)
 	if (counting && b)
 		stat(h, cls, TS_ALLOC, 1);
 	hak_trace(HAK_EV_ALLOC, cls, b, hak_tiny_class_size[cls]);
+	hak_prof_alloc(b, hak_tiny_class_size[cls]);
 	return b;
 global:
 	hak_lock(&global_lock);
@@ -712,6 +713,7 @@ global:
 	if (counting && b)
 		stat(&global_heap, cls, TS_ALLOC, 1);
 	hak_unlock(&global_lock);
+	hak_prof_alloc(b, hak_tiny_class_size[cls]);
 	return b;
 }
 
@@ -818,6 +820,7 @@ retry:
 	if (counting)
 		stat(h, s->cls, TS_FREE, 1);
 	hak_trace(HAK_EV_FREE, s->cls, p, owner == h);
+	hak_prof_free(base);
 	if (owner == h) {
 		unsigned c = s->cls;
 

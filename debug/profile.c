@@ -1,0 +1,699 @@
+// SPDX-License-Identifier: MIT
+/*
+ * debug/profile.c - the heap profiler (HAKMEM_PROFILE=FILE): where the
+ * live memory was allocated, by call stack, sampled by bytes.
+ *
+ * Sampling.  Each thread counts down a random number of bytes, drawn from
+ * an exponential distribution of mean HAKMEM_PROFILE_INTERVAL (512 KiB by
+ * default): the allocation that crosses zero is sampled, so a block of
+ * size S is sampled with probability 1 - exp(-S / interval), the Poisson
+ * process of tcmalloc and jemalloc that `pprof` knows how to scale back
+ * ("heap_v2/INTERVAL").  A fixed seed per thread makes a single-threaded
+ * run reproducible.
+ *
+ * Cost.  Off, nothing: the hooks (debug/hooks.h) sit in the slow paths
+ * behind one flag set at start-up.  On, hak_init() turns the tiny box's
+ * shadow heaps on (as HAKMEM_STATS does), so every malloc and free reaches
+ * a slow path and these hooks; an unsampled malloc costs a TLS
+ * subtraction, an unsampled free one relaxed load of a filter counter.
+ * A sampled malloc unwinds its stack (libgcc's _Unwind_Backtrace: DWARF
+ * tables, no frame pointers needed) and takes the profile lock.
+ *
+ * Re-entrancy.  The unwinder runs without the lock and with this thread's
+ * `busy` flag set: a malloc it made would come back here and be passed
+ * over, not sampled (libgcc's unwinder does not allocate on glibc >= 2.35,
+ * where it finds the tables through _dl_find_object; the flag is the
+ * guard).  Nothing under the lock allocates or takes another lock, and
+ * no hook runs under another box's lock: `lock` is a leaf, taken last by
+ * the fork handlers.
+ *
+ * Data, all in memory mapped from the OS, under `lock`:
+ *   stacks[]  distinct call stacks with their live and total counts
+ *   samples[] the live sampled blocks (open addressing, linear probing,
+ *             deletion by backward shift), each naming its stack
+ *   filter[]  per hash bucket of samples[], how many live samples hash
+ *             there: a free reads its counter without the lock and looks
+ *             further only when it is not zero
+ * A sampled block is inserted before malloc returns it, so a free of it
+ * (in any thread, after the program handed the pointer over) sees the
+ * counter.  Full tables drop samples (counted, reported in the profile).
+ *
+ * Output (at exit, on hak_profile_dump(), on SIGUSR2): FILE in the
+ * gperftools heap profile text format (`google-pprof --text PROGRAM FILE`
+ * symbolizes it through its MAPPED_LIBRARIES section, a copy of
+ * /proc/self/maps), and FILE.collapsed, one line per stack with its
+ * estimated live bytes (root first, for flamegraph.pl), named through
+ * dladdr() where the symbol is dynamic, else as module+offset.  "%p" in
+ * FILE is replaced by the process id.  A SIGUSR2 dumps at once when the
+ * lock is free, else when the thread holding it lets it go; then the
+ * handler that was installed before ours (the trace ring's) runs too.
+ */
+#define _GNU_SOURCE
+#include "debug/hooks.h"
+#include "debug/debug.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+#include <unwind.h>
+
+#include "hakmem.h"
+#include "os/os.h"
+
+#define MAX_DEPTH	64
+#define NSTACK		16384		/* distinct stacks kept */
+#define NBUCKET		32768		/* stack hash buckets */
+#define NSAMPLE		(1u << 18)	/* sample slots; at most half used */
+#define NFILTER		(1u << 16)
+
+struct stack {
+	uint64_t hash;
+	uint32_t next;			/* bucket chain; index + 1 */
+	uint32_t depth;
+	uint64_t live_n, live_b;	/* sampled blocks still live, their bytes */
+	uint64_t total_n, total_b;	/* every sampled block */
+	uint64_t live_est;		/* estimated live bytes (unsampled) */
+	uintptr_t pc[MAX_DEPTH];	/* leaf first: return addresses */
+};
+
+struct sample {
+	uintptr_t p;			/* 0: empty slot */
+	uint32_t stack;
+	uint64_t size, est;
+};
+
+bool hak_prof_on;			/* set once by hak_prof_init() */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stack *stacks;		/* lock */
+static uint32_t *bucket;		/* lock */
+static uint32_t nstacks;		/* lock */
+static struct sample *samples;		/* lock */
+static uint32_t nsamples;		/* lock */
+static uint64_t dropped;		/* lock: samples not kept (tables full) */
+static _Atomic uint16_t *filter;	/* any thread, relaxed; see top */
+static _Atomic int pending;		/* a SIGUSR2 found the lock taken */
+static _Atomic uint64_t seeds;		/* thread seeds handed out */
+static char path[4096];			/* HAKMEM_PROFILE, set once */
+static uint64_t interval;		/* HAKMEM_PROFILE_INTERVAL, set once */
+static uintptr_t self_lo, self_hi;	/* our code when we are a .so */
+static struct sigaction old_usr2;	/* the handler before ours */
+
+static __thread int64_t left HAK_TLS_IE;	/* bytes to the next sample */
+static __thread uint64_t rng HAK_TLS_IE;
+static __thread int busy HAK_TLS_IE;	/* unwinding or dumping */
+
+/* ---- numbers (no libm: the library links libc only) ---------------------- */
+
+static uint64_t next_rand(void)
+{
+	/* xorshift64* */
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545f4914f6cdd1dULL;
+}
+
+/* ln_unit - ln(u) for u in (0, 1]: u = m * 2^e, m in [1, 2), and
+ * ln(m) = 2 atanh((m - 1) / (m + 1)), a series in t <= 1/3 (error < 1e-7) */
+static double ln_unit(double u)
+{
+	union { double d; uint64_t u; } v = { .d = u };
+	int e = (int)((v.u >> 52) & 0x7ff) - 1023;
+	double t, t2;
+
+	v.u = (v.u & ~(0x7ffULL << 52)) | (1023ULL << 52);
+	t = (v.d - 1) / (v.d + 1);
+	t2 = t * t;
+	return e * 0.6931471805599453 +
+	       2 * t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 +
+			t2 * (1.0 / 9 + t2 / 11)))));
+}
+
+/* exp_neg - exp(-x) for x >= 0: exp(-x / 64) by its series, squared six
+ * times (relative error < 1e-9 for the x the weights use) */
+static double exp_neg(double x)
+{
+	double y, r;
+
+	if (x > 700)
+		return 0;
+	y = x / 64;
+	r = 1 - y * (1 - y / 2 * (1 - y / 3 * (1 - y / 4 * (1 - y / 5))));
+	for (int i = 0; i < 6; i++)
+		r *= r;
+	return r;
+}
+
+/* next_interval - bytes to the next sample: exponential, mean interval */
+static int64_t next_interval(void)
+{
+	double u = (double)((next_rand() >> 11) + 1) * (1.0 / 9007199254740992.0);
+	double b = -ln_unit(u) * (double)interval;
+
+	return b < 1 ? 1 : b > 1e15 ? (int64_t)1e15 : (int64_t)b;
+}
+
+/* weight - the bytes a sampled block of @size stands for */
+static uint64_t weight(uint64_t size)
+{
+	double p = 1 - exp_neg((double)size / (double)interval);
+
+	return p > 0 ? (uint64_t)((double)size / p + 0.5) : size;
+}
+
+static uint32_t hash_ptr(uintptr_t p)
+{
+	return (uint32_t)(((uint64_t)p * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+
+/* ---- unwinding ------------------------------------------------------------ */
+
+struct walk {
+	uintptr_t *pc;
+	unsigned n;
+	uintptr_t top;		/* CFA limit of the profiler's own frames */
+	bool skipping;
+};
+
+static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
+{
+	struct walk *w = arg;
+	uintptr_t ip = _Unwind_GetIP(ctx);
+
+	if (!ip)
+		return _URC_END_OF_STACK;
+	if (w->skipping) {
+		/* our own frames, then (as a .so) everything in our code */
+		if (_Unwind_GetCFA(ctx) <= w->top ||
+		    (ip >= self_lo && ip < self_hi))
+			return _URC_NO_REASON;
+		w->skipping = false;
+	}
+	w->pc[w->n++] = ip;
+	return w->n == MAX_DEPTH ? _URC_END_OF_STACK : _URC_NO_REASON;
+}
+
+/* unwind - the caller's stack, leaf first, without hakmem's frames */
+static __attribute__((noinline)) unsigned unwind(uintptr_t *pc)
+{
+	struct walk w = {
+		.pc = pc,
+		/* above this frame: whatever called unwind() (profile.c) */
+		.top = (uintptr_t)__builtin_frame_address(0),
+		.skipping = true,
+	};
+
+	_Unwind_Backtrace(walk_frame, &w);
+	return w.n;
+}
+
+/* ---- tables (lock held) -------------------------------------------------- */
+
+static uint32_t stack_intern(const uintptr_t *pc, unsigned depth)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint32_t *slot, i;
+
+	for (unsigned k = 0; k < depth; k++)
+		h = (h ^ pc[k]) * 0x100000001b3ULL;
+	slot = &bucket[h % NBUCKET];
+	for (i = *slot; i; i = stacks[i - 1].next) {
+		struct stack *s = &stacks[i - 1];
+
+		if (s->hash == h && s->depth == depth &&
+		    !memcmp(s->pc, pc, depth * sizeof(*pc)))
+			return i - 1;
+	}
+	if (nstacks == NSTACK)
+		return UINT32_MAX;
+	i = nstacks++;
+	stacks[i].hash = h;
+	stacks[i].depth = depth;
+	memcpy(stacks[i].pc, pc, depth * sizeof(*pc));
+	stacks[i].next = *slot;
+	*slot = i + 1;
+	return i;
+}
+
+/* sample_find - the slot holding @p, or the empty slot that ends its run */
+static uint32_t sample_find(uintptr_t p)
+{
+	uint32_t i = hash_ptr(p) & (NSAMPLE - 1);
+
+	while (samples[i].p && samples[i].p != p)
+		i = (i + 1) & (NSAMPLE - 1);
+	return i;
+}
+
+static void filter_add(uintptr_t p, int d)
+{
+	_Atomic uint16_t *f = &filter[hash_ptr(p) & (NFILTER - 1)];
+
+	/* relaxed: changed under the lock only; a reader that frees a sampled
+	 * block is ordered after its insertion by the program itself */
+	hak_store_relaxed(f, (uint16_t)(hak_load_relaxed(f) + d));
+}
+
+/* sample_del - remove slot @i, shifting its run back (no tombstones) */
+static void sample_del(uint32_t i)
+{
+	struct sample *x = &samples[i];
+	struct stack *s = &stacks[x->stack];
+	uint32_t j = i;
+
+	s->live_n--;
+	s->live_b -= x->size;
+	s->live_est -= x->est;
+	filter_add(x->p, -1);
+	nsamples--;
+	for (;;) {
+		j = (j + 1) & (NSAMPLE - 1);
+		if (!samples[j].p)
+			break;
+		uint32_t home = hash_ptr(samples[j].p) & (NSAMPLE - 1);
+
+		/* move j back to i unless its home lies in (i, j] */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && home <= i && home > j)) {
+			samples[i] = samples[j];
+			i = j;
+		}
+	}
+	samples[i].p = 0;
+}
+
+static void sample_add(uintptr_t p, uint32_t st, uint64_t size)
+{
+	uint32_t i = sample_find(p);
+	struct stack *s = &stacks[st];
+
+	if (samples[i].p)	/* a stale entry (its free was not seen) */
+		sample_del(i), i = sample_find(p);
+	samples[i] = (struct sample){ .p = p, .stack = st, .size = size,
+				      .est = weight(size) };
+	nsamples++;
+	filter_add(p, 1);
+	s->live_n++;
+	s->live_b += size;
+	s->live_est += samples[i].est;
+	s->total_n++;
+	s->total_b += size;
+}
+
+/* ---- the hooks ------------------------------------------------------------- */
+
+static void dump_locked(bool in_signal);
+
+static void unlock(void)
+{
+	pthread_mutex_unlock(&lock);
+	/* a SIGUSR2 that came while the lock was held: dump for it now */
+	if (hak_unlikely(atomic_load_explicit(&pending, memory_order_relaxed)) &&
+	    atomic_exchange_explicit(&pending, 0, memory_order_relaxed)) {
+		pthread_mutex_lock(&lock);
+		dump_locked(false);
+		pthread_mutex_unlock(&lock);
+	}
+}
+
+static __attribute__((noinline)) void record(uintptr_t p, uint64_t size)
+{
+	uintptr_t pc[MAX_DEPTH];
+	unsigned depth;
+	uint32_t st;
+
+	busy = 1;
+	depth = unwind(pc);
+	busy = 0;
+	pthread_mutex_lock(&lock);
+	st = stack_intern(pc, depth);
+	if (st == UINT32_MAX || nsamples >= NSAMPLE / 2)
+		dropped++;
+	else
+		sample_add(p, st, size);
+	unlock();
+}
+
+void hak_prof_alloc_slow(void *p, size_t size)
+{
+	if (busy)
+		return;
+	if (hak_unlikely(!rng)) {
+		/* a fixed sequence of seeds, splitmix64-scrambled (xorshift
+		 * starts badly from nearby seeds): reproducible runs */
+		uint64_t z = 0x9e3779b97f4a7c15ULL * (atomic_fetch_add_explicit(
+				&seeds, 1, memory_order_relaxed) + 1);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		rng = (z ^ (z >> 31)) | 1;
+		left = next_interval();
+	}
+	left -= (int64_t)size;
+	if (hak_likely(left > 0))
+		return;
+	left = next_interval();
+	record((uintptr_t)p, size);
+}
+
+void hak_prof_free_slow(void *p)
+{
+	uint32_t i;
+
+	if (hak_likely(!hak_load_relaxed(&filter[hash_ptr((uintptr_t)p) &
+						 (NFILTER - 1)])))
+		return;
+	pthread_mutex_lock(&lock);
+	i = sample_find((uintptr_t)p);
+	if (samples[i].p)
+		sample_del(i);
+	unlock();
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+struct out {
+	int fd;
+	int n;
+	bool err;
+	char buf[8192];
+};
+
+static struct out outbuf;		/* lock */
+
+static void out_flush(struct out *o)
+{
+	const char *b = o->buf;
+
+	while (o->n > 0) {
+		ssize_t w = write(o->fd, b, (size_t)o->n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			o->err = true;
+			break;
+		}
+		b += w;
+		o->n -= (int)w;
+	}
+	o->n = 0;
+}
+
+static void out_str(struct out *o, const char *s, size_t len)
+{
+	while (len) {
+		size_t k = sizeof(o->buf) - (size_t)o->n;
+
+		if (k > len)
+			k = len;
+		memcpy(o->buf + o->n, s, k);
+		o->n += (int)k;
+		s += k;
+		len -= k;
+		if (o->n == (int)sizeof(o->buf))
+			out_flush(o);
+	}
+}
+
+#define out_fmt(o, ...)							\
+	do {								\
+		char t_[512];						\
+		int n_ = hak_snprintf(t_, sizeof(t_), __VA_ARGS__);	\
+		out_str(o, t_, n_ < (int)sizeof(t_) ? (size_t)n_ :	\
+			sizeof(t_) - 1);				\
+	} while (0)
+
+/* open_out - FILE with %p replaced by the pid, plus @suffix */
+static bool open_out(struct out *o, const char *suffix)
+{
+	char name[sizeof(path) + 32];
+	size_t n = 0;
+
+	for (const char *s = path; *s && n < sizeof(path); s++) {
+		if (s[0] == '%' && s[1] == 'p') {
+			n += (size_t)hak_snprintf(name + n, sizeof(name) - n,
+						  "%d", (int)getpid());
+			s++;
+		} else {
+			name[n++] = *s;
+		}
+	}
+	hak_snprintf(name + n, sizeof(name) - n, "%s", suffix);
+	o->fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	o->n = 0;
+	o->err = o->fd < 0;
+	if (o->fd < 0)
+		hak_warn("hakmem: HAKMEM_PROFILE: cannot write %s (errno %d)",
+			 name, errno);
+	return o->fd >= 0;
+}
+
+static bool close_out(struct out *o)
+{
+	out_flush(o);
+	close(o->fd);
+	return !o->err;
+}
+
+/* write_maps - the MAPPED_LIBRARIES section: /proc/self/maps verbatim */
+static void write_maps(struct out *o)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	ssize_t n;
+
+	out_str(o, "\nMAPPED_LIBRARIES:\n", 19);
+	if (fd < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		out_str(o, buf, (size_t)n);
+	}
+	close(fd);
+}
+
+static void write_pprof(struct out *o)
+{
+	uint64_t ln = 0, lb = 0, tn = 0, tb = 0;
+
+	for (uint32_t i = 0; i < nstacks; i++) {
+		ln += stacks[i].live_n;
+		lb += stacks[i].live_b;
+		tn += stacks[i].total_n;
+		tb += stacks[i].total_b;
+	}
+	out_fmt(o, "heap profile: %lu: %lu [%lu: %lu] @ heap_v2/%lu\n",
+		(unsigned long)ln, (unsigned long)lb, (unsigned long)tn,
+		(unsigned long)tb, (unsigned long)interval);
+	for (uint32_t i = 0; i < nstacks; i++) {
+		struct stack *s = &stacks[i];
+
+		out_fmt(o, "%lu: %lu [%lu: %lu] @", (unsigned long)s->live_n,
+			(unsigned long)s->live_b, (unsigned long)s->total_n,
+			(unsigned long)s->total_b);
+		for (uint32_t k = 0; k < s->depth; k++)
+			out_fmt(o, " 0x%lx", (unsigned long)s->pc[k]);
+		out_str(o, "\n", 1);
+	}
+	write_maps(o);
+}
+
+/* frame_name - a frame for the collapsed stacks: its dynamic symbol, else
+ * module+offset (dladdr() is not called from a signal handler) */
+static void frame_name(struct out *o, uintptr_t pc, bool in_signal)
+{
+	Dl_info di;
+
+	if (!in_signal && dladdr((void *)(pc - 1), &di) && di.dli_fname) {
+		const char *base = strrchr(di.dli_fname, '/');
+
+		if (di.dli_sname) {
+			out_str(o, di.dli_sname, strlen(di.dli_sname));
+			return;
+		}
+		out_fmt(o, "%s+0x%lx", base ? base + 1 : di.dli_fname,
+			(unsigned long)(pc - (uintptr_t)di.dli_fbase));
+		return;
+	}
+	out_fmt(o, "0x%lx", (unsigned long)pc);
+}
+
+static void write_collapsed(struct out *o, bool in_signal)
+{
+	for (uint32_t i = 0; i < nstacks; i++) {
+		struct stack *s = &stacks[i];
+
+		if (!s->live_n)
+			continue;
+		for (uint32_t k = s->depth; k-- > 0;) {
+			frame_name(o, s->pc[k], in_signal);
+			if (k)
+				out_str(o, ";", 1);
+		}
+		if (!s->depth)
+			out_str(o, "[unknown]", 9);
+		out_fmt(o, " %lu\n", (unsigned long)s->live_est);
+	}
+}
+
+static int dump_result;			/* lock */
+
+static void dump_locked(bool in_signal)
+{
+	int was_busy = busy;	/* a signal may land inside record() */
+	bool ok;
+
+	busy = 1;
+	ok = open_out(&outbuf, "");
+	if (ok) {
+		write_pprof(&outbuf);
+		ok = close_out(&outbuf);
+	}
+	if (ok && open_out(&outbuf, ".collapsed")) {
+		write_collapsed(&outbuf, in_signal);
+		ok = close_out(&outbuf);
+	} else {
+		ok = false;
+	}
+	if (dropped)
+		hak_warn("hakmem: HAKMEM_PROFILE: %lu samples dropped (tables "
+			 "full)", (unsigned long)dropped);
+	dump_result = ok ? 0 : -1;
+	busy = was_busy;
+}
+
+HAK_EXPORT int hak_profile_dump(void)
+{
+	int r;
+
+	hak_init();
+	if (!hak_prof_on)
+		return -1;
+	pthread_mutex_lock(&lock);
+	dump_locked(false);
+	r = dump_result;
+	unlock();
+	return r;
+}
+
+/* ---- start-up, signal, exit, fork --------------------------------------- */
+
+static void on_usr2(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	if (pthread_mutex_trylock(&lock) == 0) {
+		dump_locked(true);
+		pthread_mutex_unlock(&lock);
+	} else {
+		atomic_store_explicit(&pending, 1, memory_order_relaxed);
+	}
+	errno = saved;
+	/* chain: the handler that was there before (the trace ring's) */
+	if (old_usr2.sa_flags & SA_SIGINFO) {
+		if (old_usr2.sa_sigaction)
+			old_usr2.sa_sigaction(sig, si, uc);
+	} else if (old_usr2.sa_handler != SIG_DFL &&
+		   old_usr2.sa_handler != SIG_IGN) {
+		old_usr2.sa_handler(sig);
+	}
+}
+
+static _Atomic int ctor_ran;
+static _Atomic int installed;
+
+/* install - our SIGUSR2 handler, once start-up is over (debug/trace.c
+ * says why not from inside the first malloc) */
+static void install(void)
+{
+	struct sigaction sa;
+
+	if (!atomic_load(&ctor_ran) || !hak_prof_on ||
+	    atomic_exchange(&installed, 1))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_usr2;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
+	sigaction(SIGUSR2, &sa, &old_usr2);
+}
+
+__attribute__((constructor)) static void profile_ctor(void)
+{
+	atomic_store(&ctor_ran, 1);
+	install();
+}
+
+__attribute__((destructor)) static void profile_dtor(void)
+{
+	if (hak_prof_on)
+		hak_profile_dump();
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void fork_child(void)
+{
+	pthread_mutex_init(&lock, NULL);
+}
+
+/* find_self - our code's range when we are a shared object: the ELF
+ * header the linker gives us up to the end of the text; linked into the
+ * program instead (the program's headers are ours), no range */
+static void find_self(void)
+{
+	extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+	extern const char __etext[] __attribute__((visibility("hidden")));
+	uintptr_t phdr = (uintptr_t)getauxval(AT_PHDR);
+
+	if (phdr >= (uintptr_t)__ehdr_start && phdr < (uintptr_t)__etext)
+		return;
+	self_lo = (uintptr_t)__ehdr_start;
+	self_hi = (uintptr_t)__etext;
+}
+
+void hak_prof_init(const char *file, long bytes)
+{
+	size_t len;
+
+	if (!file || !*file)
+		return;
+	len = strlen(file);
+	if (len >= sizeof(path)) {
+		hak_warn("hakmem: HAKMEM_PROFILE: file name too long; "
+			 "profiling off");
+		return;
+	}
+	stacks = hak_os_map(sizeof(*stacks) * NSTACK);
+	bucket = hak_os_map(sizeof(*bucket) * NBUCKET);
+	samples = hak_os_map(sizeof(*samples) * NSAMPLE);
+	filter = hak_os_map(sizeof(*filter) * NFILTER);
+	if (!stacks || !bucket || !samples || !filter) {
+		hak_warn("hakmem: HAKMEM_PROFILE: out of memory; profiling off");
+		return;
+	}
+	memcpy(path, file, len + 1);
+	interval = (uint64_t)bytes;
+	find_self();
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	hak_prof_on = true;
+	install();
+}
