@@ -6,14 +6,20 @@
  * is its own non-inlined function, so a heap profile must name it as the
  * allocating frame.  Prints the live bytes it holds per site.
  *
- *   profile_sites [--dump]    --dump: also call hak_profile_dump() (found
- *                             with dlsym: the program links libc only)
+ *   profile_sites [--dump | --signal]
+ *     --dump     also call hak_profile_dump() (found with dlsym: the
+ *                program links libc only); exit 1 if it fails
+ *     --signal   raise SIGUSR2, then require $HAKMEM_PROFILE (no %p) to
+ *                exist and be non-empty: the profile written on the signal
+ *                (the caller removes the file before); exit 1 if not
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MIB		(1024u * 1024u)
 #define LARGE_SZ	(256u * 1024u)	/* hakmem's large blocks */
@@ -68,6 +74,17 @@ int main(int argc, char **argv)
 				dump ? "failed" : "not found");
 			return 1;
 		}
+	}
+	if (argc > 1 && !strcmp(argv[1], "--signal")) {
+		const char *f = getenv("HAKMEM_PROFILE");
+		struct stat st;
+
+		raise(SIGUSR2);
+		if (!f || stat(f, &st) || st.st_size == 0) {
+			fprintf(stderr, "no profile written on SIGUSR2\n");
+			return 1;
+		}
+		fprintf(stderr, "profile written on SIGUSR2\n");
 	}
 	fflush(stdout);
 	return 0;
