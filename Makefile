@@ -190,6 +190,7 @@ help:
 	@echo '         test (every flavour) | test-<flavour> | <flavour>-run THREADS=N'
 	@echo '         larson-run THREADS=N (hakmem vs glibc vs mimalloc) | bench-tiny-hot'
 	@echo '         lint = shellcheck check-workflows check-headers check-includes'
+	@echo '         install | uninstall (PREFIX= DESTDIR=) | deb (Debian packages in $(O)/deb)'
 	@echo '         clean | V=1 for full commands | O=dir | CC=clang'
 
 # ---- lint (ci/: one script per step) -----------------------------------------

@@ -47,7 +47,7 @@ bool hak_trace_enabled(void);
 void hak_trace_dump(void);
 
 /* debug/profile.c */
-extern bool hak_prof_on;
+extern bool hak_prof_on __attribute__((visibility("hidden")));
 void hak_prof_alloc_slow(void *p, size_t size);
 void hak_prof_free_slow(void *p);
 

@@ -36,25 +36,18 @@
  *             further only when it is not zero
  * A sampled block is inserted before malloc returns it, so a free of it
  * (in any thread, after the program handed the pointer over) sees the
- * counter.  Full tables drop samples (counted, reported in the profile).
+ * counter.  Full tables drop samples (counted; each dump warns on stderr).
  *
- * Output (at exit, on hak_profile_dump(), on SIGUSR2): FILE in the
- * gperftools heap profile text format (`google-pprof --text PROGRAM FILE`
- * symbolizes it through its MAPPED_LIBRARIES section, a copy of
- * /proc/self/maps), and FILE.collapsed, one line per stack with its
- * estimated live bytes (root first, for flamegraph.pl), named through
- * dladdr() where the symbol is dynamic, else as module+offset.  "%p" in
- * FILE is replaced by the process id.  A SIGUSR2 dumps at once when the
- * lock is free, else when the thread holding it lets it go; then the
- * handler that was installed before ours (the trace ring's) runs too.
+ * Output (at exit, on hak_profile_dump(), on SIGUSR2): debug/profile_write.c
+ * writes the stacks.  A SIGUSR2 dumps at once when the lock is free, else
+ * when the thread holding it lets it go; then the handler that was
+ * installed before ours (the trace ring's) runs too.
  */
 #define _GNU_SOURCE
 #include "debug/hooks.h"
 #include "debug/debug.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -62,24 +55,14 @@
 #include <unistd.h>
 #include <unwind.h>
 
+#include "debug/profile.h"
 #include "hakmem.h"
 #include "os/os.h"
 
-#define MAX_DEPTH	64
 #define NSTACK		16384		/* distinct stacks kept */
 #define NBUCKET		32768		/* stack hash buckets */
 #define NSAMPLE		(1u << 18)	/* sample slots; at most half used */
 #define NFILTER		(1u << 16)
-
-struct stack {
-	uint64_t hash;
-	uint32_t next;			/* bucket chain; index + 1 */
-	uint32_t depth;
-	uint64_t live_n, live_b;	/* sampled blocks still live, their bytes */
-	uint64_t total_n, total_b;	/* every sampled block */
-	uint64_t live_est;		/* estimated live bytes (unsampled) */
-	uintptr_t pc[MAX_DEPTH];	/* leaf first: return addresses */
-};
 
 struct sample {
 	uintptr_t p;			/* 0: empty slot */
@@ -177,10 +160,19 @@ static uint32_t hash_ptr(uintptr_t p)
 struct walk {
 	uintptr_t *pc;
 	unsigned n;
-	uintptr_t top;		/* CFA limit of the profiler's own frames */
-	bool skipping;
+	bool own;		/* still in the profiler's frames */
+	bool skipping;		/* still in hakmem's frames */
 };
 
+/*
+ * walk_frame - one frame, leaf first.  The profiler's own frames end with
+ * hak_prof_alloc_slow()'s (told by the function's start, which the unwind
+ * tables know); as a shared object we then skip every frame in our code,
+ * so the stack starts at the caller of malloc.  Linked into the program,
+ * our range is not known: the stack starts at the function with the hook
+ * (pprof drops the frames up to malloc/calloc/operator new, when the
+ * entry point did not tail-call its slow path).
+ */
 static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 {
 	struct walk *w = arg;
@@ -188,10 +180,13 @@ static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 
 	if (!ip)
 		return _URC_END_OF_STACK;
+	if (w->own) {
+		if (_Unwind_GetRegionStart(ctx) == (uintptr_t)hak_prof_alloc_slow)
+			w->own = false;
+		return _URC_NO_REASON;
+	}
 	if (w->skipping) {
-		/* our own frames, then (as a .so) everything in our code */
-		if (_Unwind_GetCFA(ctx) <= w->top ||
-		    (ip >= self_lo && ip < self_hi))
+		if (ip >= self_lo && ip < self_hi)
 			return _URC_NO_REASON;
 		w->skipping = false;
 	}
@@ -202,12 +197,7 @@ static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 /* unwind - the caller's stack, leaf first, without hakmem's frames */
 static __attribute__((noinline)) unsigned unwind(uintptr_t *pc)
 {
-	struct walk w = {
-		.pc = pc,
-		/* above this frame: whatever called unwind() (profile.c) */
-		.top = (uintptr_t)__builtin_frame_address(0),
-		.skipping = true,
-	};
+	struct walk w = { .pc = pc, .own = true, .skipping = true };
 
 	_Unwind_Backtrace(walk_frame, &w);
 	return w.n;
@@ -358,8 +348,10 @@ void hak_prof_alloc_slow(void *p, size_t size)
 	left -= (int64_t)size;
 	if (hak_likely(left > 0))
 		return;
-	left = next_interval();
 	record((uintptr_t)p, size);
+	/* after record(), not before: no tail call, so that this function's
+	 * frame is on the stack for walk_frame() to find */
+	left = next_interval();
 }
 
 void hak_prof_free_slow(void *p)
@@ -376,199 +368,18 @@ void hak_prof_free_slow(void *p)
 	unlock();
 }
 
-/* ---- output ---------------------------------------------------------------- */
-
-struct out {
-	int fd;
-	int n;
-	bool err;
-	char buf[8192];
-};
-
-static struct out outbuf;		/* lock */
-
-static void out_flush(struct out *o)
-{
-	const char *b = o->buf;
-
-	while (o->n > 0) {
-		ssize_t w = write(o->fd, b, (size_t)o->n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			o->err = true;
-			break;
-		}
-		b += w;
-		o->n -= (int)w;
-	}
-	o->n = 0;
-}
-
-static void out_str(struct out *o, const char *s, size_t len)
-{
-	while (len) {
-		size_t k = sizeof(o->buf) - (size_t)o->n;
-
-		if (k > len)
-			k = len;
-		memcpy(o->buf + o->n, s, k);
-		o->n += (int)k;
-		s += k;
-		len -= k;
-		if (o->n == (int)sizeof(o->buf))
-			out_flush(o);
-	}
-}
-
-#define out_fmt(o, ...)							\
-	do {								\
-		char t_[512];						\
-		int n_ = hak_snprintf(t_, sizeof(t_), __VA_ARGS__);	\
-		out_str(o, t_, n_ < (int)sizeof(t_) ? (size_t)n_ :	\
-			sizeof(t_) - 1);				\
-	} while (0)
-
-/* open_out - FILE with %p replaced by the pid, plus @suffix */
-static bool open_out(struct out *o, const char *suffix)
-{
-	char name[sizeof(path) + 32];
-	size_t n = 0;
-
-	for (const char *s = path; *s && n < sizeof(path); s++) {
-		if (s[0] == '%' && s[1] == 'p') {
-			n += (size_t)hak_snprintf(name + n, sizeof(name) - n,
-						  "%d", (int)getpid());
-			s++;
-		} else {
-			name[n++] = *s;
-		}
-	}
-	hak_snprintf(name + n, sizeof(name) - n, "%s", suffix);
-	o->fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	o->n = 0;
-	o->err = o->fd < 0;
-	if (o->fd < 0)
-		hak_warn("hakmem: HAKMEM_PROFILE: cannot write %s (errno %d)",
-			 name, errno);
-	return o->fd >= 0;
-}
-
-static bool close_out(struct out *o)
-{
-	out_flush(o);
-	close(o->fd);
-	return !o->err;
-}
-
-/* write_maps - the MAPPED_LIBRARIES section: /proc/self/maps verbatim */
-static void write_maps(struct out *o)
-{
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	char buf[4096];
-	ssize_t n;
-
-	out_str(o, "\nMAPPED_LIBRARIES:\n", 19);
-	if (fd < 0)
-		return;
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		out_str(o, buf, (size_t)n);
-	}
-	close(fd);
-}
-
-static void write_pprof(struct out *o)
-{
-	uint64_t ln = 0, lb = 0, tn = 0, tb = 0;
-
-	for (uint32_t i = 0; i < nstacks; i++) {
-		ln += stacks[i].live_n;
-		lb += stacks[i].live_b;
-		tn += stacks[i].total_n;
-		tb += stacks[i].total_b;
-	}
-	out_fmt(o, "heap profile: %lu: %lu [%lu: %lu] @ heap_v2/%lu\n",
-		(unsigned long)ln, (unsigned long)lb, (unsigned long)tn,
-		(unsigned long)tb, (unsigned long)interval);
-	for (uint32_t i = 0; i < nstacks; i++) {
-		struct stack *s = &stacks[i];
-
-		out_fmt(o, "%lu: %lu [%lu: %lu] @", (unsigned long)s->live_n,
-			(unsigned long)s->live_b, (unsigned long)s->total_n,
-			(unsigned long)s->total_b);
-		for (uint32_t k = 0; k < s->depth; k++)
-			out_fmt(o, " 0x%lx", (unsigned long)s->pc[k]);
-		out_str(o, "\n", 1);
-	}
-	write_maps(o);
-}
-
-/* frame_name - a frame for the collapsed stacks: its dynamic symbol, else
- * module+offset (dladdr() is not called from a signal handler) */
-static void frame_name(struct out *o, uintptr_t pc, bool in_signal)
-{
-	Dl_info di;
-
-	if (!in_signal && dladdr((void *)(pc - 1), &di) && di.dli_fname) {
-		const char *base = strrchr(di.dli_fname, '/');
-
-		if (di.dli_sname) {
-			out_str(o, di.dli_sname, strlen(di.dli_sname));
-			return;
-		}
-		out_fmt(o, "%s+0x%lx", base ? base + 1 : di.dli_fname,
-			(unsigned long)(pc - (uintptr_t)di.dli_fbase));
-		return;
-	}
-	out_fmt(o, "0x%lx", (unsigned long)pc);
-}
-
-static void write_collapsed(struct out *o, bool in_signal)
-{
-	for (uint32_t i = 0; i < nstacks; i++) {
-		struct stack *s = &stacks[i];
-
-		if (!s->live_n)
-			continue;
-		for (uint32_t k = s->depth; k-- > 0;) {
-			frame_name(o, s->pc[k], in_signal);
-			if (k)
-				out_str(o, ";", 1);
-		}
-		if (!s->depth)
-			out_str(o, "[unknown]", 9);
-		out_fmt(o, " %lu\n", (unsigned long)s->live_est);
-	}
-}
-
 static int dump_result;			/* lock */
 
 static void dump_locked(bool in_signal)
 {
 	int was_busy = busy;	/* a signal may land inside record() */
-	bool ok;
 
 	busy = 1;
-	ok = open_out(&outbuf, "");
-	if (ok) {
-		write_pprof(&outbuf);
-		ok = close_out(&outbuf);
-	}
-	if (ok && open_out(&outbuf, ".collapsed")) {
-		write_collapsed(&outbuf, in_signal);
-		ok = close_out(&outbuf);
-	} else {
-		ok = false;
-	}
+	dump_result = hak_prof_write(path, stacks, nstacks, interval,
+				     in_signal);
 	if (dropped)
 		hak_warn("hakmem: HAKMEM_PROFILE: %lu samples dropped (tables "
 			 "full)", (unsigned long)dropped);
-	dump_result = ok ? 0 : -1;
 	busy = was_busy;
 }
 

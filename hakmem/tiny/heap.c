@@ -672,6 +672,24 @@ static void *refill(struct hak_heap *h, unsigned c)
 
 static void *alloc_slow(unsigned cls);
 
+/* slow_alloc/slow_free - a malloc/free in slow mode: counted
+ * (HAKMEM_STATS; @h NULL: counted by the caller), shown to the heap
+ * profiler (HAKMEM_PROFILE); out of line, behind the one slow_mode test
+ * the paths make anyway, so that alloc_slow() stays as small as it was */
+static HAK_SLOW void slow_alloc(struct hak_heap *h, unsigned cls, void *b)
+{
+	if (counting && h)	/* the global heap counts under its lock */
+		stat(h, cls, TS_ALLOC, 1);
+	hak_prof_alloc(b, hak_tiny_class_size[cls]);
+}
+
+static HAK_SLOW void slow_free(struct hak_heap *h, unsigned cls, void *base)
+{
+	if (counting)
+		stat(h, cls, TS_FREE, 1);
+	hak_prof_free(base);
+}
+
 void *hak_tiny_alloc_slow_small(size_t idx)
 {
 	return hak_tiny_alloc_slow(hak_tiny_small_class[idx]);
@@ -683,6 +701,21 @@ void *hak_tiny_alloc_slow(unsigned cls)
 
 	if (hak_unlikely(!b))
 		errno = ENOMEM;
+	return b;
+}
+
+/* alloc_global - a thread after its teardown: the global heap */
+static HAK_SLOW void *alloc_global(unsigned cls)
+{
+	void *b;
+
+	hak_lock(&global_lock);
+	b = refill(&global_heap, cls);
+	if (counting && b)
+		stat(&global_heap, cls, TS_ALLOC, 1);
+	hak_unlock(&global_lock);
+	if (slow_mode && b)	/* not under the lock: the profiler unwinds */
+		slow_alloc(NULL, cls, b);
 	return b;
 }
 
@@ -702,19 +735,12 @@ static void *alloc_slow(unsigned cls)
 		goto global;
 	}
 	b = h->cur[cls]->free ? pop(h->cur[cls]) : refill(h, cls);
-	if (counting && b)
-		stat(h, cls, TS_ALLOC, 1);
+	if (slow_mode && b)
+		slow_alloc(h, cls, b);
 	hak_trace(HAK_EV_ALLOC, cls, b, hak_tiny_class_size[cls]);
-	hak_prof_alloc(b, hak_tiny_class_size[cls]);
 	return b;
 global:
-	hak_lock(&global_lock);
-	b = refill(&global_heap, cls);
-	if (counting && b)
-		stat(&global_heap, cls, TS_ALLOC, 1);
-	hak_unlock(&global_lock);
-	hak_prof_alloc(b, hak_tiny_class_size[cls]);
-	return b;
+	return alloc_global(cls);
 }
 
 /* ---- free slow paths ---------------------------------------------------- */
@@ -817,10 +843,9 @@ retry:
 	else if (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride)
 		invalid("free of a pointer that is not a block start (interior pointer?)", p, s);
 
-	if (counting)
-		stat(h, s->cls, TS_FREE, 1);
+	if (slow_mode)
+		slow_free(h, s->cls, base);
 	hak_trace(HAK_EV_FREE, s->cls, p, owner == h);
-	hak_prof_free(base);
 	if (owner == h) {
 		unsigned c = s->cls;
 

@@ -27,8 +27,9 @@ pl_init deb "${1:-}"
 [ "$(basename "$PL_BUILD")" = release ] ||
 	pl_skip "the packages are built from the release flavour: run with build/release"
 [ "$(id -u)" = 0 ] || pl_skip "not root: installing packages needs root"
-command -v apt-get >/dev/null && command -v dpkg-query >/dev/null ||
+if ! command -v apt-get >/dev/null || ! command -v dpkg-query >/dev/null; then
 	pl_skip "no apt-get/dpkg: not a Debian system"
+fi
 src=$(cd "$here/../.." && pwd)
 [ -d "$src/.git" ] || [ -f "$src/.git" ] || pl_skip "$src is not a git tree (make deb copies git's files)"
 pkgs=(libhakmem0 libhakmem-dev hakmem)
@@ -49,7 +50,7 @@ rc=0
 [ "$rc" -eq 0 ] || { tail -n 30 "$PL_TMP/deb.log" >&2; pl_fail "make deb failed"; }
 debs=()
 for p in "${pkgs[@]}"; do
-	f=$(ls "$PL_TMP/o/deb/${p}_${version}_"*.deb 2>/dev/null | head -n 1)
+	f=$(find "$PL_TMP/o/deb" -maxdepth 1 -name "${p}_${version}_*.deb" | head -n 1)
 	[ -n "$f" ] || pl_fail "make deb made no $p package of version $version"
 	debs+=("$f")
 done
@@ -80,11 +81,15 @@ cc -o dyn "$here/owns.c" $(pkg-config --cflags --libs hakmem) -pthread ||
 deps=$(ldd ./dyn)
 # /lib may be /usr/lib (merged /usr): compare where the paths lead
 got=$(awk '$1 == "libhakmem.so.0" { print $3 }' <<<"$deps")
-[ -n "$got" ] && [ "$(readlink -f "$got")" = "$(readlink -f "$lib")" ] ||
-	{ echo "$deps" >&2; pl_fail "the program does not load $lib"; }
+if [ -z "$got" ] || [ "$(readlink -f "$got")" != "$(readlink -f "$lib")" ]; then
+	echo "$deps" >&2
+	pl_fail "the program does not load $lib"
+fi
 ./dyn >run.out 2>&1 || { cat run.out >&2; pl_fail "the pkg-config-linked program failed"; }
-! grep -q 'hak_owns=0' run.out && grep -qx "hakmem $version: chunks mapped" run.out ||
-	{ cat run.out >&2; pl_fail "the pkg-config-linked program: not every block hakmem's"; }
+if grep -q 'hak_owns=0' run.out || ! grep -qx "hakmem $version: chunks mapped" run.out; then
+	cat run.out >&2
+	pl_fail "the pkg-config-linked program: not every block hakmem's"
+fi
 echo "$PL_NAME: pkg-config --libs hakmem: $(grep -c 'hak_owns=1' run.out) blocks, all hakmem's"
 
 [ "$(hakmem --version | head -n 1)" = "hakmem $version" ] ||
@@ -99,6 +104,7 @@ for p in "${pkgs[@]}"; do
 	! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		pl_fail "$p still installed after apt-get purge"
 done
-[ ! -e "$lib" ] && [ ! -e /usr/bin/hakmem ] && [ ! -e /usr/include/hakmem.h ] ||
-	pl_fail "files left after apt-get purge"
+for f in "$lib" /usr/bin/hakmem /usr/include/hakmem.h; do
+	[ ! -e "$f" ] || pl_fail "$f left after apt-get purge"
+done
 pl_pass "built, installed with apt-get, preloaded, linked with pkg-config, purged"

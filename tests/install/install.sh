@@ -56,9 +56,10 @@ for f in "${files[@]}"; do
 	[ -f "$dest$prefix/$f" ] || pl_fail "make install did not install $prefix/$f"
 done
 # the soname, and the two symlinks that lead to the one file
-[ "$(readlink "$dest$prefix/lib/libhakmem.so.0")" = "libhakmem.so.$version" ] &&
-	[ "$(readlink "$dest$prefix/lib/libhakmem.so")" = libhakmem.so.0 ] ||
+if [ "$(readlink "$dest$prefix/lib/libhakmem.so.0")" != "libhakmem.so.$version" ] ||
+	[ "$(readlink "$dest$prefix/lib/libhakmem.so")" != libhakmem.so.0 ]; then
 	pl_fail "libhakmem.so -> libhakmem.so.0 -> libhakmem.so.$version symlinks wrong"
+fi
 readelf -d "$dest$prefix/lib/libhakmem.so.$version" | grep -q 'SONAME.*\[libhakmem\.so\.0\]' ||
 	pl_fail "the installed library's soname is not libhakmem.so.0"
 grep -q "hakmem $version" "$dest$prefix/share/man/man1/hakmem.1" ||

@@ -56,6 +56,7 @@ grep -q '^heap profile: .*heap_v2/4096$' "$PL_TMP/l.heap" ||
 	pl_fail "--profile: no profile with interval 4096 written"
 echo "$PL_NAME: --profile: $(head -n 1 "$PL_TMP/l.heap")"
 
+# shellcheck disable=SC2016 # the child's $LD_PRELOAD
 expect 0 LD_PRELOAD env LD_PRELOAD=/lib/nothing.so "$hk" sh -c 'echo "$LD_PRELOAD"'
 grep -qx "$PL_LIB.0 /lib/nothing.so" "$PL_TMP/out" ||
 	{ cat "$PL_TMP/out" >&2; pl_fail "LD_PRELOAD not $PL_LIB.0 then the old one"; }

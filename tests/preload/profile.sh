@@ -9,7 +9,7 @@
 #      its .collapsed file; each site's share of the live bytes, found by
 #      symbolizing every stack's leaf frame with addr2line (our own
 #      reading of the file, scaled as pprof scales heap_v2 samples), within
-#      5 points of 60/30/10, and no live bytes at the churning site;
+#      5 points of 60/30/10, and not one live byte at the churning site;
 #   3. the same shares from `google-pprof --text` when it is installed;
 #   4. hak_profile_dump() writes it ("%p" in the name becomes the pid);
 #   5. SIGUSR2 writes it, with the trace ring's SIGUSR2 dump chained
@@ -97,15 +97,17 @@ awk -v t=$interval '
 	"$PL_TMP/own" | sort -k2 -rn >"$PL_TMP/own.pct"
 
 # check LABEL FILE - FILE has "function pct" lines: the sites within 5
-# points of 60/30/10, nothing at site_churn
+# points of 60/30/10, nothing at all at site_churn
 check() {
 	local label=$1 file=$2 site want got
 	for site in site_sixty:60 site_thirty:30 site_ten:10 site_churn:0; do
 		want=${site#*:}
 		got=$(awk -v f="${site%:*}" '$1 == f { print $2 }' "$file")
 		[ -n "$got" ] || got=0
-		awk -v g="$got" -v w="$want" 'BEGIN { exit !(g >= w - 5 && g <= w + 5) }' ||
-			{ cat "$file" >&2; pl_fail "$label: ${site%:*} holds $got% of the live bytes, not $want% +- 5"; }
+		# nothing of site_churn is live: exactly 0, not 0 +- 5
+		awk -v g="$got" -v w="$want" \
+			'BEGIN { ok = w == 0 ? g == 0 : g >= w - 5 && g <= w + 5; exit !ok }' ||
+			{ cat "$file" >&2; pl_fail "$label: ${site%:*} holds $got% of the live bytes, not $want%$([ "$want" = 0 ] || echo ' +- 5')"; }
 	done
 	echo "$PL_NAME: $label: $(awk '/^site_/ { printf "%s %s%%  ", $1, $2 }' "$file")"
 }
