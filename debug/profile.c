@@ -483,12 +483,17 @@ static void find_self(void)
 
 void hak_prof_init(const char *file, long bytes)
 {
-	size_t len;
+	size_t len, at = 0;
 
 	if (!file || !*file)
 		return;
+	/* relative to the directory at start-up, not at exit */
+	if (file[0] != '/' && getcwd(path, sizeof(path) - 1)) {
+		at = strlen(path);
+		path[at++] = '/';
+	}
 	len = strlen(file);
-	if (len >= sizeof(path)) {
+	if (at + len >= sizeof(path)) {
 		hak_warn("hakmem: HAKMEM_PROFILE: file name too long; "
 			 "profiling off");
 		return;
@@ -501,7 +506,7 @@ void hak_prof_init(const char *file, long bytes)
 		hak_warn("hakmem: HAKMEM_PROFILE: out of memory; profiling off");
 		return;
 	}
-	memcpy(path, file, len + 1);
+	memcpy(path + at, file, len + 1);
 	interval = (uint64_t)bytes;
 	find_self();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);

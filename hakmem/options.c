@@ -2,8 +2,9 @@
 /*
  * options.c - the one table of HAKMEM_* variables.  Parsed once, by
  * hak_init(), without allocating; an unknown HAKMEM_* name gets a one-line
- * warning so that typos are visible.  A string option (str set) is copied
- * into its own buffer: the environment may change after start-up.
+ * warning so that typos are visible.  A string option (one with a
+ * str_buf) is copied into its buffer: the environment may change after
+ * start-up.
  */
 #include "options.h"
 
@@ -15,18 +16,21 @@ struct option {
 	const char *name;
 	long def;
 	long min, max;
-	char *str;		/* a string option: its buffer (STR_MAX bytes) */
 };
 
+/* string options: their buffers (STR_MAX bytes); value 1 when set */
 #define STR_MAX	4096
 static char profile_file[STR_MAX];
+static char *const str_buf[HAK_OPT_COUNT] = {
+	[HAK_OPT_PROFILE] = profile_file,
+};
 
 static const struct option table[HAK_OPT_COUNT] = {
 	[HAK_OPT_STATS] = { "HAKMEM_STATS", 0, 0, 1 },
 	/* on by default in the failfast flavour: its failures dump the rings */
 	[HAK_OPT_TRACE_RING] = { "HAKMEM_TRACE_RING", HAK_FAILFAST, 0, 1 },
 	[HAK_OPT_LARGE_CACHE_MS] = { "HAKMEM_LARGE_CACHE_MS", 1000, 0, 3600000 },
-	[HAK_OPT_PROFILE] = { "HAKMEM_PROFILE", 0, 0, 0, profile_file },
+	[HAK_OPT_PROFILE] = { "HAKMEM_PROFILE", 0, 0, 0 },
 	/* jemalloc's and tcmalloc's default */
 	[HAK_OPT_PROFILE_INTERVAL] = { "HAKMEM_PROFILE_INTERVAL", 524288, 1,
 				       1L << 40 },
@@ -42,7 +46,7 @@ long hak_opt(enum hak_opt opt)
 
 const char *hak_opt_str(enum hak_opt opt)
 {
-	return table[opt].str && values[opt] ? table[opt].str : NULL;
+	return str_buf[opt] && values[opt] ? str_buf[opt] : NULL;
 }
 
 static bool parse(const char *s, long *out)
@@ -89,7 +93,7 @@ void hak_options_init(void)
 			hak_warn("hakmem: unknown option %s (ignored)", e);
 			continue;
 		}
-		if (table[i].str) {
+		if (str_buf[i]) {
 			size_t len = strlen(eq + 1);
 
 			if (len >= STR_MAX) {
@@ -98,7 +102,7 @@ void hak_options_init(void)
 					 STR_MAX - 1);
 				continue;
 			}
-			memcpy(table[i].str, eq + 1, len + 1);
+			memcpy(str_buf[i], eq + 1, len + 1);
 			values[i] = len > 0;
 			continue;
 		}
