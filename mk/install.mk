@@ -83,6 +83,8 @@ uninstall:
 # runs the release tests.  The .debs land in $(O)/deb.
 DEB_DIR := $(O)/deb
 deb:
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
+		{ echo 'make deb: needs a git work tree (it packages git'"'"'s files)' >&2; exit 1; }
 	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
 	@git ls-files -z --cached --others --exclude-standard | \
 		tar --null -T - --ignore-failed-read -cf - 2>/dev/null | \
