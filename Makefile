@@ -284,10 +284,11 @@ $(B)/tests/%.t: tests/%.cc $(LIB_A) $(B)/.cflags
 	@mkdir -p $(@D)
 	$(QUIET_CXX)$(CXX) $(PROG_CXXFLAGS) -MMD -MP -o $@ $< $(LINK_LIB_A) $(ALL_LDFLAGS)
 
-# Programs for the preload tests are plain programs, linked with libc only.
+# Programs for the preload tests are plain programs, linked with libc only
+# (so not renamed to hak_* in the API-only flavours, as mk/dlopen.mk's).
 $(B)/tests/preload/%: tests/preload/%.c $(B)/.cflags
 	@mkdir -p $(@D)
-	$(QUIET_CC)$(CC) $(PROG_CFLAGS) -MMD -MP -o $@ $< $(ALL_LDFLAGS) -ldl
+	$(QUIET_CC)$(CC) $(filter-out $(TEST_API_FLAGS),$(PROG_CFLAGS)) -MMD -MP -o $@ $< $(ALL_LDFLAGS) -ldl
 
 $(B)/tests/preload/%: tests/preload/%.cc $(B)/.cflags
 	@mkdir -p $(@D)
