@@ -21,5 +21,9 @@ void hak_trace_init(bool on);
 /* hak_prof_init - HAKMEM_PROFILE=@file: sample every @bytes on average,
  * write at exit, on SIGUSR2 and on hak_profile_dump(); sets hak_prof_on */
 void hak_prof_init(const char *file, long bytes);
+/* the profile lock, for hakmem/fork.c (after every other lock) */
+void hak_prof_fork_prepare(void);
+void hak_prof_fork_parent(void);
+void hak_prof_fork_child(void);
 
 #endif /* HAK_DEBUG_H */

@@ -24,8 +24,8 @@
  * over, not sampled (libgcc's unwinder does not allocate on glibc >= 2.35,
  * where it finds the tables through _dl_find_object; the flag is the
  * guard).  Nothing under the lock allocates or takes another lock, and
- * no hook runs under another box's lock: `lock` is a leaf, taken last by
- * the fork handlers.
+ * no hook runs under another box's lock: `lock` is a leaf, taken through
+ * hak_lock() (hak_lock.h) and last by hakmem/fork.c's handlers.
  *
  * Data, all in memory mapped from the OS, under `lock`:
  *   stacks[]  distinct call stacks with their live and total counts
@@ -56,6 +56,7 @@
 #include <unwind.h>
 
 #include "debug/profile.h"
+#include "hak_lock.h"
 #include "hakmem.h"
 #include "os/os.h"
 
@@ -302,13 +303,13 @@ static void dump_locked(bool in_signal);
 
 static void unlock(void)
 {
-	pthread_mutex_unlock(&lock);
+	hak_unlock(&lock);
 	/* a SIGUSR2 that came while the lock was held: dump for it now */
 	if (hak_unlikely(atomic_load_explicit(&pending, memory_order_relaxed)) &&
 	    atomic_exchange_explicit(&pending, 0, memory_order_relaxed)) {
-		pthread_mutex_lock(&lock);
+		hak_lock(&lock);
 		dump_locked(false);
-		pthread_mutex_unlock(&lock);
+		hak_unlock(&lock);
 	}
 }
 
@@ -321,7 +322,7 @@ static __attribute__((noinline)) void record(uintptr_t p, uint64_t size)
 	busy = 1;
 	depth = unwind(pc);
 	busy = 0;
-	pthread_mutex_lock(&lock);
+	hak_lock(&lock);
 	st = stack_intern(pc, depth);
 	if (st == UINT32_MAX || nsamples >= NSAMPLE / 2)
 		dropped++;
@@ -361,7 +362,7 @@ void hak_prof_free_slow(void *p)
 	if (hak_likely(!hak_load_relaxed(&filter[hash_ptr((uintptr_t)p) &
 						 (NFILTER - 1)])))
 		return;
-	pthread_mutex_lock(&lock);
+	hak_lock(&lock);
 	i = sample_find((uintptr_t)p);
 	if (samples[i].p)
 		sample_del(i);
@@ -390,7 +391,7 @@ HAK_EXPORT int hak_profile_dump(void)
 	hak_init();
 	if (!hak_prof_on)
 		return -1;
-	pthread_mutex_lock(&lock);
+	hak_lock(&lock);
 	dump_locked(false);
 	r = dump_result;
 	unlock();
@@ -403,10 +404,15 @@ static void on_usr2(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 
+	/* counted as held while we try (hak_lock.h): a fork() from a handler
+	 * that runs inside this one must not wait for it */
+	hak_lock_depth++;
 	if (pthread_mutex_trylock(&lock) == 0) {
 		dump_locked(true);
 		pthread_mutex_unlock(&lock);
+		hak_lock_depth--;
 	} else {
+		hak_lock_depth--;
 		atomic_store_explicit(&pending, 1, memory_order_relaxed);
 	}
 	errno = saved;
@@ -451,17 +457,18 @@ __attribute__((destructor)) static void profile_dtor(void)
 		hak_profile_dump();
 }
 
-static void fork_prepare(void)
+/* hakmem/fork.c takes the profile lock last (it is a leaf) */
+void hak_prof_fork_prepare(void)
 {
 	pthread_mutex_lock(&lock);
 }
 
-static void fork_parent(void)
+void hak_prof_fork_parent(void)
 {
 	pthread_mutex_unlock(&lock);
 }
 
-static void fork_child(void)
+void hak_prof_fork_child(void)
 {
 	pthread_mutex_init(&lock, NULL);
 }
@@ -509,7 +516,6 @@ void hak_prof_init(const char *file, long bytes)
 	memcpy(path + at, file, len + 1);
 	interval = (uint64_t)bytes;
 	find_self();
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	hak_prof_on = true;
 	install();
 }
