@@ -6,6 +6,13 @@
 #   make test            every test of every flavour built here
 #   make V=1             show full commands
 
+# The version, here and nowhere else: the soname (libhakmem.so.MAJOR),
+# the file name, hakmem.pc, the man pages, hak_version() and the launcher
+# take it from this line.  MAJOR changes when the ABI does.
+HAK_VERSION := 0.1.0
+HAK_SOMAJOR := $(firstword $(subst ., ,$(HAK_VERSION)))
+
+
 # CC=clang (or clang-14) brings its C++ driver along: mixing compilers
 # would mix sanitizer runtimes.  gcc unless CC is given (make's built-in
 # default is cc; make -R leaves CC undefined).
@@ -82,8 +89,10 @@ PROG_CXXFLAGS = -std=gnu++17 -fsized-deallocation -pthread -g -O2 -Iinclude -Wal
 # ---- sources ---------------------------------------------------------------
 LIB_SRCS := $(sort $(wildcard hakmem/*.c hakmem/*/*.c debug/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
-LIB_SO   := $(B)/libhakmem.so
 LIB_A    := $(B)/libhakmem.a
+LIB_SO       := $(B)/libhakmem.so
+LIB_SO_MAJOR := $(LIB_SO).$(HAK_SOMAJOR)
+LIB_SO_REAL  := $(LIB_SO).$(HAK_VERSION)
 MAPFILE  := hakmem/hakmem.map
 
 TEST_C_SRCS  := $(sort $(wildcard tests/api/*.c tests/unit/*/*.c tests/stress/*.c))
@@ -182,6 +191,7 @@ help:
 	@echo '         lint = shellcheck check-workflows check-headers check-includes check-flavours'
 	@echo '                check-invariants check-paths check-options check-sizes'
 	@echo '         flavour-env F=<flavour> (how scripts run it) | flavour-cells (CI)'
+	@echo '         install | uninstall (PREFIX= DESTDIR=) | deb (Debian packages in $(O)/deb)'
 	@echo '         clean | V=1 for full commands | O=dir | CC=clang'
 
 # ---- lint (ci/: one script per step) -----------------------------------------
@@ -260,9 +270,27 @@ $(B)/obj/%.o: %.c $(B)/.cflags
 	@mkdir -p $(@D)
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(LIB_SO): $(LIB_OBJS) $(MAPFILE)
+# ---- the versioned shared library ---------------------------------------
+# libhakmem.so.0.1.0 (soname libhakmem.so.0), with libhakmem.so.0 and the
+# development name libhakmem.so as symlinks, as installed: LD_PRELOAD of
+# $(B)/libhakmem.so keeps working.  version.o alone sees the version: a
+# stamp rebuilds it when the version line changes.
+$(B)/.version: FORCE
+	@mkdir -p $(@D)
+	@echo '$(HAK_VERSION)' | cmp -s - $@ || echo '$(HAK_VERSION)' > $@
+$(B)/obj/hakmem/version.o: EXTRA_CFLAGS := -DHAK_VERSION_STRING='"$(HAK_VERSION)"'
+$(B)/obj/hakmem/version.o: $(B)/.version
+
+$(LIB_SO_REAL): $(LIB_OBJS) $(MAPFILE)
 	$(QUIET_LINK)$(CC) -shared -o $@ $(LIB_OBJS) -Wl,--version-script=$(MAPFILE) \
+		-Wl,-soname,$(notdir $(LIB_SO_MAJOR)) \
 		-Wl,-z,now -Wl,-z,relro -Wl,-z,nodelete $(ALL_LDFLAGS)
+
+$(LIB_SO_MAJOR): $(LIB_SO_REAL)
+	@ln -sfn $(notdir $<) $@
+
+$(LIB_SO): $(LIB_SO_MAJOR)
+	@ln -sfn $(notdir $<) $@
 
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
@@ -280,10 +308,11 @@ $(B)/tests/%.t: tests/%.cc $(LIB_A) $(B)/.cflags
 	@mkdir -p $(@D)
 	$(QUIET_CXX)$(CXX) $(PROG_CXXFLAGS) -MMD -MP -o $@ $< $(LINK_LIB_A) $(ALL_LDFLAGS)
 
-# Programs for the preload tests are plain programs, linked with libc only.
+# Programs for the preload tests are plain programs, linked with libc only
+# (so not renamed to hak_* in the API-only flavours, as mk/dlopen.mk's).
 $(B)/tests/preload/%: tests/preload/%.c $(B)/.cflags
 	@mkdir -p $(@D)
-	$(QUIET_CC)$(CC) $(PROG_CFLAGS) -MMD -MP -o $@ $< $(ALL_LDFLAGS) -ldl
+	$(QUIET_CC)$(CC) $(filter-out $(TEST_API_FLAGS),$(PROG_CFLAGS)) -MMD -MP -o $@ $< $(ALL_LDFLAGS) -ldl
 
 $(B)/tests/preload/%: tests/preload/%.cc $(B)/.cflags
 	@mkdir -p $(@D)

@@ -24,7 +24,8 @@ paths       every file path cited in a comment or a doc exists: a word with a
 options     the HAKMEM_* options documented (the README's options table and
             man/hakmem.3's ENVIRONMENT section) are exactly those the code
             reads (hakmem/options.c's table), and each of those is asked
-            for (hak_opt(HAK_OPT_...) in hakmem/ or debug/); the trace
+            for (hak_opt(HAK_OPT_...) or hak_opt_str() in hakmem/ or
+            debug/); the trace
             events documented (the README's and man page's
             HAKMEM_TRACE_RING entry, and the names in debug/trace.c) are
             exactly those emitted (hak_trace(HAK_EV_...) in hakmem/ and
@@ -304,7 +305,7 @@ def check_options(root):
                                                     "hakmem/options.h"))
     for enum, name in re.findall(r'\[(HAK_OPT_[A-Z0-9_]+)\]\s*=\s*\{\s*'
                                  r'"(HAKMEM_[A-Z0-9_]+)"', code):
-        if not re.search(r"\bhak_opt\(\s*" + enum + r"\s*\)", lib):
+        if not re.search(r"\bhak_opt(?:_str)?\(\s*" + enum + r"\s*\)", lib):
             found.append(f"hakmem/options.c: {name} is parsed but nothing "
                          f"calls hak_opt({enum})")
     table = section(readme, "| variable | default | effect |", "\n\n")

@@ -10,7 +10,10 @@
 # gcc/g++/make: the build; clang + libclang-rt-dev: CC=clang and its
 # sanitizer runtimes; valgrind: the valgrind flavour (and its headers);
 # python3 + coreutils/gzip/mawk: tests/preload; libmimalloc2.0: the
-# yardstick of `make larson-run`; shellcheck and npm: `make lint`.
+# yardstick of `make larson-run`; shellcheck and npm: `make lint`;
+# debhelper + dpkg-dev + lintian + pkgconf: `make deb` and
+# tests/install/deb.sh; google-perftools: google-pprof for
+# tests/preload/profile.sh.
 #
 # Under CI (CI=true or GITHUB_ACTIONS=true) it also lowers
 # vm.mmap_rnd_bits to 28 when the kernel uses more (Ubuntu 24.04 hosts use
@@ -19,7 +22,8 @@
 set -euo pipefail
 
 packages=(gcc g++ make libc6-dev clang libclang-rt-dev valgrind python3
-	libmimalloc2.0 shellcheck coreutils gzip mawk git ca-certificates)
+	libmimalloc2.0 shellcheck coreutils gzip mawk git ca-certificates
+	debhelper dpkg-dev lintian pkgconf google-perftools)
 # npm: Debian's, unless some other npm (nodesource's nodejs) is there
 command -v npm >/dev/null || packages+=(npm)
 

@@ -28,6 +28,12 @@ for f in "${files[@]}"; do
 	[ -f "$f" ] || continue
 	case $f in
 	*.sh | *.bash) scripts+=("$f") ;;
+	*.in)
+		# made into a script by make (tools/hakmem.in)
+		if head -n 1 "$f" | grep -Eq '^#!.*(/|env )(ba)?sh( |$)'; then
+			scripts+=("$f")
+		fi
+		;;
 	*.*) ;;
 	*)
 		if head -n 1 "$f" | grep -Eq '^#!.*(/|env )(ba)?sh( |$)'; then

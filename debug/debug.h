@@ -26,5 +26,13 @@ void *hak_dbg_track_calloc(size_t total);
 void *hak_dbg_track_realloc(void *p, size_t size);
 void *hak_dbg_track_aligned(size_t align, size_t size);
 size_t hak_dbg_track_usable(const void *p);
+/* debug/profile.c */
+/* hak_prof_init - HAKMEM_PROFILE=@file: sample every @bytes on average,
+ * write at exit, on SIGUSR2 and on hak_profile_dump(); sets hak_prof_on */
+void hak_prof_init(const char *file, long bytes);
+/* the profile lock, for hakmem/fork.c (after every other lock) */
+void hak_prof_fork_prepare(void);
+void hak_prof_fork_parent(void);
+void hak_prof_fork_child(void);
 
 #endif /* HAK_DEBUG_H */

@@ -7,6 +7,9 @@
  *   predictable branch on a TLS pointer when HAKMEM_TRACE_RING is off; the
  *   fast paths never call it (with the ring on, every malloc and free takes
  *   the slow path, where the events are recorded).
+ * - hak_prof_alloc()/hak_prof_free(): the heap profiler's hooks
+ *   (HAKMEM_PROFILE), in the slow paths only: a flag test when it is off.
+ *   On, the tiny box's shadow heaps send every malloc and free there.
  * - hak_failfast(): a failed fail-fast check (HAK_FAILFAST builds): one
  *   line naming the check, class, slab, pointer and thread, then the trace
  *   rings, then a trap at the failing site.
@@ -43,6 +46,11 @@ bool hak_trace_enabled(void);
 /* hak_trace_dump - every ring, oldest event first; async-signal-safe */
 void hak_trace_dump(void);
 
+/* debug/profile.c */
+extern bool hak_prof_on __attribute__((visibility("hidden")));
+void hak_prof_alloc_slow(void *p, size_t size);
+void hak_prof_free_slow(void *p);
+
 HAK_NORETURN HAK_SLOW void hak_failfast(const char *check, unsigned cls,
 					const void *slab, const void *p);
 
@@ -51,6 +59,20 @@ HAK_FAST void hak_trace(unsigned ev, unsigned cls, const void *p,
 {
 	if (hak_unlikely(hak_trace_cur != NULL))
 		hak_trace_slow(ev, cls, p, aux);
+}
+
+/* hak_prof_alloc - @p (NULL: nothing) of @size bytes was just allocated */
+HAK_FAST void hak_prof_alloc(void *p, size_t size)
+{
+	if (hak_unlikely(hak_prof_on) && p)
+		hak_prof_alloc_slow(p, size);
+}
+
+/* hak_prof_free - block @p (its base) is being freed */
+HAK_FAST void hak_prof_free(void *p)
+{
+	if (hak_unlikely(hak_prof_on))
+		hak_prof_free_slow(p);
 }
 
 /* HAK_FF_CHECK - a fail-fast check, compiled in with HAK_FAILFAST only */

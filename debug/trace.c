@@ -145,11 +145,22 @@ void hak_trace_dump(void)
 	}
 }
 
-static void on_signal(int sig)
+/* the SIGUSR2 handler before ours (the heap profiler's, or the program's) */
+static struct sigaction old_usr2;
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	hak_trace_dump();
-	if (sig == SIGUSR2)
+	if (sig == SIGUSR2) {
+		if (old_usr2.sa_flags & SA_SIGINFO) {
+			if (old_usr2.sa_sigaction)
+				old_usr2.sa_sigaction(sig, si, uc);
+		} else if (old_usr2.sa_handler != SIG_DFL &&
+			   old_usr2.sa_handler != SIG_IGN) {
+			old_usr2.sa_handler(sig);
+		}
 		return;
+	}
 	/* fatal: default action, then re-raise (returns into the fault) */
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -165,11 +176,11 @@ static void install(void)
 	    atomic_exchange(&installed, 1))
 		return;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
+	sa.sa_sigaction = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART | SA_NODEFER;
+	sa.sa_flags = SA_RESTART | SA_NODEFER | SA_SIGINFO;
 	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+		sigaction(sigs[i], &sa, sigs[i] == SIGUSR2 ? &old_usr2 : NULL);
 }
 
 __attribute__((constructor)) static void trace_ctor(void)

@@ -58,9 +58,14 @@ void hak_init(void)
 	if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
 		hak_options_init();
 		hak_trace_init(hak_opt(HAK_OPT_TRACE_RING) != 0);
+		hak_prof_init(hak_opt_str(HAK_OPT_PROFILE),
+			      hak_opt(HAK_OPT_PROFILE_INTERVAL));
 		hak_large_config(hak_opt(HAK_OPT_LARGE_CACHE_MS));
+		/* the profiler, like the trace ring, wants every malloc and
+		 * free in a slow path: the tiny box's shadow heaps */
 		if (hak_tiny_init(hak_opt(HAK_OPT_STATS) != 0,
-				  hak_opt(HAK_OPT_TRACE_RING) != 0))
+				  hak_opt(HAK_OPT_TRACE_RING) != 0 ||
+				  hak_prof_on))
 			hak_warn("hakmem: no thread-exit hook; exited threads' "
 				 "heaps are not recycled");
 		pthread_atfork(hak_fork_prepare, hak_fork_parent,

@@ -6,7 +6,8 @@
  * "Fork".
  *
  * Order, prepare: glibc's stdio list lock, then init -> tiny (pool,
- * global) -> mailbox -> large -> superslab.  Taking the stdio list lock
+ * global) -> mailbox -> large -> superslab -> the heap profiler's (a leaf:
+ * its holder waits for nothing).  Taking the stdio list lock
  * first is what glibc's own malloc gets by taking its locks inside fork()
  * after the list lock: a thread that holds a FILE's lock may be waiting for
  * one of our locks, and a thread that holds the list lock may be waiting
@@ -26,6 +27,7 @@
 
 #include <stdint.h>
 
+#include "debug/debug.h"
 #include "hak_lock.h"
 #include "remote/remote.h"
 
@@ -63,6 +65,7 @@ void hak_fork_prepare(void)
 	hak_mbox_fork_prepare();
 	hak_large_fork_prepare();
 	hak_ss_fork_prepare();
+	hak_prof_fork_prepare();
 }
 
 /* done - the handler after fork at this level: did its prepare lock? */
@@ -80,6 +83,7 @@ void hak_fork_parent(void)
 {
 	if (!done())
 		return;
+	hak_prof_fork_parent();
 	hak_ss_fork_parent();
 	hak_large_fork_parent();
 	hak_mbox_fork_parent();
@@ -94,6 +98,7 @@ void hak_fork_child(void)
 {
 	if (!done())
 		return;
+	hak_prof_fork_child();
 	hak_ss_fork_child();
 	hak_large_fork_child();
 	hak_mbox_fork_child();

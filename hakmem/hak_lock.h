@@ -4,7 +4,7 @@
  * that a thread knows whether it is inside one of them.  Depends on
  * nothing of ours.
  *
- * hakmem has six global locks (fork.c lists them in their order).  Every
+ * hakmem has seven global locks (fork.c lists them in their order).  Every
  * acquisition goes through hak_lock()/hak_unlock(), which count the locks
  * this thread holds or waits for in hak_lock_depth.  The fork prepare
  * handler reads it: a fork() from a signal handler that interrupted this

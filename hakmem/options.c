@@ -2,7 +2,9 @@
 /*
  * options.c - the one table of HAKMEM_* variables.  Parsed once, by
  * hak_init(), without allocating; an unknown HAKMEM_* name gets a one-line
- * warning so that typos are visible.
+ * warning so that typos are visible.  A string option (one with a
+ * str_buf) is copied into its buffer: the environment may change after
+ * start-up.
  */
 #include "options.h"
 
@@ -16,11 +18,22 @@ struct option {
 	long min, max;
 };
 
+/* string options: their buffers (STR_MAX bytes); value 1 when set */
+#define STR_MAX	4096
+static char profile_file[STR_MAX];
+static char *const str_buf[HAK_OPT_COUNT] = {
+	[HAK_OPT_PROFILE] = profile_file,
+};
+
 static const struct option table[HAK_OPT_COUNT] = {
 	[HAK_OPT_STATS] = { "HAKMEM_STATS", 0, 0, 1 },
 	/* on by default in the failfast flavour: its failures dump the rings */
 	[HAK_OPT_TRACE_RING] = { "HAKMEM_TRACE_RING", HAK_FAILFAST, 0, 1 },
 	[HAK_OPT_LARGE_CACHE_MS] = { "HAKMEM_LARGE_CACHE_MS", 1000, 0, 3600000 },
+	[HAK_OPT_PROFILE] = { "HAKMEM_PROFILE", 0, 0, 0 },
+	/* jemalloc's and tcmalloc's default */
+	[HAK_OPT_PROFILE_INTERVAL] = { "HAKMEM_PROFILE_INTERVAL", 524288, 1,
+				       1L << 40 },
 };
 
 /* written once by hak_init() before it publishes init (release) */
@@ -29,6 +42,11 @@ static long values[HAK_OPT_COUNT];
 long hak_opt(enum hak_opt opt)
 {
 	return values[opt];
+}
+
+const char *hak_opt_str(enum hak_opt opt)
+{
+	return str_buf[opt] && values[opt] ? str_buf[opt] : NULL;
 }
 
 static bool parse(const char *s, long *out)
@@ -73,6 +91,19 @@ void hak_options_init(void)
 				break;
 		if (i == HAK_OPT_COUNT) {
 			hak_warn("hakmem: unknown option %s (ignored)", e);
+			continue;
+		}
+		if (str_buf[i]) {
+			size_t len = strlen(eq + 1);
+
+			if (len >= STR_MAX) {
+				hak_warn("hakmem: %s: longer than %d bytes "
+					 "(ignored)", table[i].name,
+					 STR_MAX - 1);
+				continue;
+			}
+			memcpy(str_buf[i], eq + 1, len + 1);
+			values[i] = len > 0;
 			continue;
 		}
 		if (!parse(eq + 1, &v) || v < table[i].min || v > table[i].max) {

@@ -19,8 +19,11 @@
 extern "C" {
 #endif
 
-#define HAK_VERSION_MAJOR 0
-#define HAK_VERSION_MINOR 1
+/*
+ * hak_version - the library's version, "MAJOR.MINOR.PATCH" (the soname is
+ * libhakmem.so.MAJOR); `pkg-config --modversion hakmem` says the same.
+ */
+const char *hak_version(void);
 
 void *hak_malloc(size_t size);
 void hak_free(void *ptr);
@@ -55,6 +58,13 @@ struct hak_stats {
 void hak_stats_get(struct hak_stats *out);
 /* hak_stats_print - one-line summary on stderr (what HAKMEM_STATS=1 prints at exit) */
 void hak_stats_print(void);
+
+/*
+ * hak_profile_dump - with HAKMEM_PROFILE=FILE set, write the heap profile
+ * (live sampled blocks by call stack) to FILE now, as at exit; 0 on
+ * success, -1 if profiling is off or FILE cannot be written.
+ */
+int hak_profile_dump(void);
 
 #ifdef __cplusplus
 }

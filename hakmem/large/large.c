@@ -212,7 +212,7 @@ static bool cache_put(struct large_hdr *h)
 	return true;
 }
 
-void *hak_large_alloc(size_t size, size_t align, bool zero)
+static void *large_alloc(size_t size, size_t align, bool zero)
 {
 	size_t off, need;
 	struct large_hdr *h;
@@ -252,6 +252,14 @@ void *hak_large_alloc(size_t size, size_t align, bool zero)
 	return (char *)h + off;
 }
 
+void *hak_large_alloc(size_t size, size_t align, bool zero)
+{
+	void *p = large_alloc(size, align, zero);
+
+	hak_prof_alloc(p, size);	/* HAKMEM_PROFILE */
+	return p;
+}
+
 static struct large_hdr *live_hdr(const void *p, const char *call)
 {
 	struct large_hdr *h = hdr_of(p);
@@ -270,7 +278,7 @@ static struct large_hdr *live_hdr(const void *p, const char *call)
 	return h;
 }
 
-void hak_large_free(void *p)
+static void large_free(void *p)
 {
 	struct large_hdr *h = live_hdr(p, "free");
 
@@ -280,6 +288,12 @@ void hak_large_free(void *p)
 		unmap_hdr(h);
 }
 
+void hak_large_free(void *p)
+{
+	hak_prof_free(p);	/* HAKMEM_PROFILE */
+	large_free(p);
+}
+
 size_t hak_large_usable(const void *p)
 {
 	struct large_hdr *h = live_hdr(p, "malloc_usable_size");
@@ -287,7 +301,7 @@ size_t hak_large_usable(const void *p)
 	return h->map_size - h->off;
 }
 
-void *hak_large_realloc(void *p, size_t size)
+static void *large_realloc(void *p, size_t size)
 {
 	struct large_hdr *h = live_hdr(p, "realloc");
 	size_t need, old = h->map_size;
@@ -325,11 +339,22 @@ void *hak_large_realloc(void *p, size_t size)
 	if (dst)
 		hak_os_unmap(dst, need);
 	/* last resort: copy */
-	void *q = hak_large_alloc(size, 16, false);
+	void *q = large_alloc(size, 16, false);
 	if (!q)
 		return NULL;
 	memcpy(q, p, old - h->off);
-	hak_large_free(p);
+	large_free(p);
+	return q;
+}
+
+/* hak_large_realloc - for HAKMEM_PROFILE, a free and a new block */
+void *hak_large_realloc(void *p, size_t size)
+{
+	void *q;
+
+	hak_prof_free(p);
+	q = large_realloc(p, size);
+	hak_prof_alloc(q, size);
 	return q;
 }
 

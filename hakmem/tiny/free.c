@@ -97,6 +97,15 @@ static void act_on_hints(struct hak_heap *h)
  * push: the owner's frees into flagged slabs, frees into published slabs,
  * over-aligned blocks, counting and tracing, bad pointers.
  */
+/* slow_free - a free in slow mode: counted (HAKMEM_STATS), shown to the
+ * heap profiler (HAKMEM_PROFILE) */
+static HAK_SLOW void slow_free(struct hak_heap *h, unsigned cls, void *base)
+{
+	if (hak_tiny_counting)
+		stat_add(h, cls, TS_FREE, 1);
+	hak_prof_free(base);
+}
+
 static __attribute__((noinline)) void free_other(struct hak_slab *s,
 						  void *p, char *start)
 {
@@ -122,8 +131,8 @@ retry:
 	else if (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride)
 		invalid("free of a pointer that is not a block start (interior pointer?)", p, s);
 
-	if (hak_tiny_counting)
-		stat_add(h, s->cls, TS_FREE, 1);
+	if (hak_tiny_slow_mode)
+		slow_free(h, s->cls, base);
 	hak_trace(HAK_EV_FREE, s->cls, p, owner == h);
 	if (owner == h) {
 		unsigned c = s->cls;

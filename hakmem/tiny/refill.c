@@ -216,6 +216,31 @@ static void *refill(struct hak_heap *h, unsigned c)
 	return pop(s);
 }
 
+/* slow_alloc - a malloc in slow mode: counted (HAKMEM_STATS; @h NULL:
+ * counted by the caller), shown to the heap profiler (HAKMEM_PROFILE); out
+ * of line, behind the one slow_mode test, so alloc_slow() stays small */
+static HAK_SLOW void slow_alloc(struct hak_heap *h, unsigned cls, void *b)
+{
+	if (hak_tiny_counting && h)	/* the global heap counts under its lock */
+		stat_add(h, cls, TS_ALLOC, 1);
+	hak_prof_alloc(b, hak_tiny_class_size[cls]);
+}
+
+/* alloc_global - a thread after its teardown: the global heap */
+static HAK_SLOW void *alloc_global(unsigned cls)
+{
+	void *b;
+
+	hak_tiny_global_lock();
+	b = refill(&hak_tiny_global_heap, cls);
+	if (hak_tiny_counting && b)
+		stat_add(&hak_tiny_global_heap, cls, TS_ALLOC, 1);
+	hak_tiny_global_unlock();
+	if (hak_tiny_slow_mode && b)	/* not under the lock: it unwinds */
+		slow_alloc(NULL, cls, b);
+	return b;
+}
+
 static void *alloc_slow(unsigned cls)
 {
 	struct hak_heap *h = hak_tiny_heap;
@@ -232,17 +257,12 @@ static void *alloc_slow(unsigned cls)
 		goto global;
 	}
 	b = h->cur[cls]->free ? pop(h->cur[cls]) : refill(h, cls);
-	if (hak_tiny_counting && b)
-		stat_add(h, cls, TS_ALLOC, 1);
+	if (hak_tiny_slow_mode && b)
+		slow_alloc(h, cls, b);
 	hak_trace(HAK_EV_ALLOC, cls, b, hak_tiny_class_size[cls]);
 	return b;
 global:
-	hak_tiny_global_lock();
-	b = refill(&hak_tiny_global_heap, cls);
-	if (hak_tiny_counting && b)
-		stat_add(&hak_tiny_global_heap, cls, TS_ALLOC, 1);
-	hak_tiny_global_unlock();
-	return b;
+	return alloc_global(cls);
 }
 
 void *hak_tiny_alloc_slow(unsigned cls)

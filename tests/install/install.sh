@@ -16,6 +16,9 @@
 #   all-static    cc -static $(pkg-config --static --cflags --libs hakmem)
 #                 (only when the C library's libc.a is installed, and
 #                 a sanitizer flavour's runtime runs in a static program)
+# The installed files: the versioned library with its soname and two
+# symlinks, the launcher and both man pages naming the Makefile's version,
+# which hak_version() reports too (owns.c prints it).
 # Last, make uninstall must leave no file behind (directories may stay).
 # tests/preload/install.sh runs it, so `make test` does.
 #
@@ -45,11 +48,24 @@ mk=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make -C "$src"
 
 "${mk[@]}" install >"$PL_TMP/install.log" 2>&1 ||
 	{ tail -n 20 "$PL_TMP/install.log" >&2; pl_fail "make install failed"; }
-files=(lib/libhakmem.so lib/libhakmem.a include/hakmem.h
-	lib/pkgconfig/hakmem.pc share/man/man3/hakmem.3)
+version=$(sed -n 's/^HAK_VERSION := //p' "$src/Makefile")
+files=(lib/libhakmem.so."$version" lib/libhakmem.so.0 lib/libhakmem.so
+	lib/libhakmem.a include/hakmem.h lib/pkgconfig/hakmem.pc
+	share/man/man3/hakmem.3 bin/hakmem share/man/man1/hakmem.1)
 for f in "${files[@]}"; do
 	[ -f "$dest$prefix/$f" ] || pl_fail "make install did not install $prefix/$f"
 done
+# the soname, and the two symlinks that lead to the one file
+if [ "$(readlink "$dest$prefix/lib/libhakmem.so.0")" != "libhakmem.so.$version" ] ||
+	[ "$(readlink "$dest$prefix/lib/libhakmem.so")" != libhakmem.so.0 ]; then
+	pl_fail "libhakmem.so -> libhakmem.so.0 -> libhakmem.so.$version symlinks wrong"
+fi
+readelf -d "$dest$prefix/lib/libhakmem.so.$version" | grep -q 'SONAME.*\[libhakmem\.so\.0\]' ||
+	pl_fail "the installed library's soname is not libhakmem.so.0"
+grep -q "hakmem $version" "$dest$prefix/share/man/man1/hakmem.1" ||
+	pl_fail "hakmem.1 does not name version $version"
+[ "$("$dest$prefix/bin/hakmem" --version | head -n 1)" = "hakmem $version" ] ||
+	pl_fail "the installed launcher does not say hakmem $version"
 got=$(cd "$dest" && find . ! -type d | sort | sed 's|^\.||')
 want=$(printf "$prefix/%s\n" "${files[@]}" | sort)
 [ "$got" = "$want" ] || pl_fail "make install installed other files: $got"
@@ -81,9 +97,11 @@ run() {
 # ldd's whole output first: `ldd | grep -q` under pipefail fails when
 # grep exits early and ldd gets SIGPIPE
 deps=$(LD_LIBRARY_PATH=$dest$prefix/lib ldd ./dyn)
-grep -q "libhakmem.so => $dest$prefix/lib/libhakmem.so" <<<"$deps" ||
-	{ LD_LIBRARY_PATH=$dest$prefix/lib ldd ./dyn >&2; pl_fail "dyn does not load the installed libhakmem.so"; }
+grep -q "libhakmem.so.0 => $dest$prefix/lib/libhakmem.so.0" <<<"$deps" ||
+	{ LD_LIBRARY_PATH=$dest$prefix/lib ldd ./dyn >&2; pl_fail "dyn does not load the installed libhakmem.so.0"; }
 run LD_LIBRARY_PATH="$dest$prefix/lib" ./dyn
+grep -qx "hakmem $version: chunks mapped" "$PL_TMP/run.out" ||
+	pl_fail "hak_version() of the installed library is not $version"
 echo "$PL_NAME: dynamic: $(grep -c 'hak_owns=1' run.out) blocks, all hakmem's"
 
 # shellcheck disable=SC2046

@@ -54,7 +54,7 @@ int main(void)
 	free(p);
 	free(r);
 	hak_stats_get(&st);
-	printf("hakmem %d.%d: %s\n", HAK_VERSION_MAJOR, HAK_VERSION_MINOR,
+	printf("hakmem %s: %s\n", hak_version(),
 	       st.chunks > 0 ? "chunks mapped" : "no chunks?");
 	return bad || !st.chunks;
 }
