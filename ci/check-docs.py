@@ -414,7 +414,7 @@ BREAKS = {
                     "cites invariant 3"),
                    ("tests/unit/x.c", "/* DESIGN invariants 1 and 7 */\n",
                     "cites invariant 7"),
-                   ("README.md", "The design: ../shared/DESIGN.md.\n",
+                   ("README.md", "The design: ../outside/DESIGN.md.\n",
                     "outside the repository")],
     "paths": [("hakmem/tiny/tiny.h", "/* see tiny/refill.c */\n",
                "tiny/refill.c"),
