@@ -14,31 +14,12 @@
 
 #include "helpers.h"
 #include "tiny/tiny_internal.h"
+#include "unit/tiny/tiny_test.h"
 
 #define SIZE	4096
 #define NBLK	8
 
 static void *blk[NBLK];
-
-static struct hak_slab *slab_of(void *p)
-{
-	return hak_ss_slab_of((uintptr_t)p,
-			      hak_ss_kind_shift(hak_reg_kind((uintptr_t)p)));
-}
-
-static void tfree(void *p)
-{
-	hak_tiny_free(p, hak_ss_kind_shift(hak_reg_kind((uintptr_t)p)));
-}
-
-static uint64_t stat_of(unsigned c, enum hak_tiny_stat k)
-{
-	static uint64_t st[TINY_NCLASS][TS_NSTAT];
-
-	memset(st, 0, sizeof(st));
-	hak_tiny_stats_sum(st);
-	return st[c][k];
-}
 
 static void *producer(void *arg)
 {

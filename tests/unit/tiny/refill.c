@@ -13,29 +13,10 @@
  */
 #include "helpers.h"
 #include "tiny/tiny_internal.h"
+#include "unit/tiny/tiny_test.h"
 
 #define CLS	(TINY_NCLASS - 1)	/* 128 KiB blocks: 15 per slab */
 #define NBLK	40
-
-static struct hak_slab *slab_of(void *p)
-{
-	return hak_ss_slab_of((uintptr_t)p,
-			      hak_ss_kind_shift(hak_reg_kind((uintptr_t)p)));
-}
-
-static void tfree(void *p)
-{
-	hak_tiny_free(p, hak_ss_kind_shift(hak_reg_kind((uintptr_t)p)));
-}
-
-static uint64_t stat_of(unsigned c, enum hak_tiny_stat k)
-{
-	static uint64_t st[TINY_NCLASS][TS_NSTAT];
-
-	memset(st, 0, sizeof(st));
-	hak_tiny_stats_sum(st);
-	return st[c][k];
-}
 
 static size_t list_len(struct hak_slab *s, uintptr_t want, uintptr_t mask)
 {
