@@ -21,6 +21,11 @@
 #                      per op (median of BENCH_REPS (3) timed runs) and
 #                      callgrind instructions per op; into
 #                      docs/BENCHMARKS.md (bench/scaling.py)
+#   make bench-compare BASE=REV   the release library of git revision REV
+#                      (built from `git archive` in $(O)/compare/) against
+#                      the working tree's, every benchmark, interleaved,
+#                      BENCH_REPS (11) pairs: head/base with a confidence
+#                      interval per benchmark, into docs/BENCHMARKS.md
 #
 # Knobs (environment or make variables): BENCH_SCALE, BENCH_REPS,
 # BENCH_THREADS, BENCH_ALLOCATORS, BENCH_ONLY, BENCH_INSTALL,
@@ -36,7 +41,7 @@ export BENCH_SCALE BENCH_REPS BENCH_THREADS BENCH_THREADS_LIST \
 	BENCH_ALLOCATORS BENCH_ONLY BENCH_INSTALL BENCH_INSTR_N
 
 .PHONY: bench bench-smoke bench-instr bench-report bench-checks \
-	bench-scaling
+	bench-scaling bench-compare
 
 # The preloadable proof for programs we cannot change (redis-server).
 benches: $(BENCH_PROBE)
@@ -68,3 +73,16 @@ bench-checks: FORCE
 bench-scaling: FORCE
 	@$(MAKE) --no-print-directory FLAVOUR=release lib benches
 	@$(PYTHON) bench/scaling.py $(BENCH_BUILD)
+
+# Before and after: REV's sources, exported (not checked out: the working
+# tree stays as it is), built as a release library of their own.
+BENCH_COMPARE = $(O)/compare
+bench-compare: FORCE
+	@test -n "$(BASE)" || { echo "make bench-compare BASE=<git revision>" >&2; exit 2; }
+	@$(MAKE) --no-print-directory FLAVOUR=release lib benches
+	@rm -rf $(BENCH_COMPARE)/src && mkdir -p $(BENCH_COMPARE)/src
+	@git archive --format=tar $(BASE) | tar -x -C $(BENCH_COMPARE)/src
+	@$(MAKE) --no-print-directory -C $(BENCH_COMPARE)/src FLAVOUR=release \
+		O=$(abspath $(BENCH_COMPARE)/build) lib >/dev/null
+	@$(PYTHON) bench/compare.py $(BENCH_COMPARE)/build/release \
+		$(BENCH_BUILD) "$$(git rev-parse --short $(BASE))"

@@ -23,10 +23,14 @@ CHECKS_HEADING = "## Cost of the release checks"
 SCALING_BEGIN = "<!-- bench-scaling:begin -->"
 SCALING_END = "<!-- bench-scaling:end -->"
 SCALING_HEADING = "## Scaling with threads"
+COMPARE_BEGIN = "<!-- bench-compare:begin -->"
+COMPARE_END = "<!-- bench-compare:end -->"
+COMPARE_HEADING = "## Before and after"
 # sections that other targets write (bench/checks.py, bench/scaling.py),
 # kept by report() in this order: (begin, end, heading)
 KEPT_SECTIONS = ((CHECKS_BEGIN, CHECKS_END, CHECKS_HEADING),
-                 (SCALING_BEGIN, SCALING_END, SCALING_HEADING))
+                 (SCALING_BEGIN, SCALING_END, SCALING_HEADING),
+                 (COMPARE_BEGIN, COMPARE_END, COMPARE_HEADING))
 LOG_HEADING = "## Log"
 
 ALLOCATORS = ("hakmem", "glibc", "mimalloc", "jemalloc", "tcmalloc")

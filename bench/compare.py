@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""compare.py - before and after: two hakmem release libraries under every
+benchmark of make bench, in the same session.
+
+    bench/compare.py BASE_DIR HEAD_DIR BASE_NAME   (make bench-compare)
+
+BASE_DIR and HEAD_DIR are release build directories (libhakmem.so,
+bench/); both libraries are copied to a private directory first, and both
+run under HEAD_DIR's programs, so the library is the only difference.
+BASE_NAME says what the base is (a git revision) in the report.
+
+Each benchmark runs under LD_PRELOAD of each library, BENCH_REPS times
+(default 11), interleaved and in alternating order (base, head; head,
+base; ...) so that a machine that speeds up or slows down during a pair
+favours neither.  The figure of a pair is head / base (throughput; above
+1 is faster), and a benchmark's verdict comes from the distribution of its
+pairs: the median, and a 95% confidence interval for that median from the
+order statistics (the sign test's interval: distribution-free, so a few
+wild runs on a noisy machine move it little).  "slower" means the whole
+interval lies below 1, "faster" above 1, "within noise" that it contains 1.
+
+Writes the section between the bench-compare markers of docs/BENCHMARKS.md.
+Environment: BENCH_REPS (11), BENCH_ONLY, BENCH_SCALE, BENCH_THREADS.
+Exit status: 0, or 1 when a run failed or did not prove hakmem served it
+(the verdicts do not change it: wall time is a statement, not a test).
+"""
+
+import datetime
+import math
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+from suite import (COMPARE_BEGIN, COMPARE_END, COMPARE_HEADING, Config,
+    env_num, say, warn)
+from runner import display_cmd, run_one, snapshot
+from report import md_table, run_note, write_doc_section
+
+USAGE = "usage: bench/compare.py BASE_DIR HEAD_DIR BASE_NAME"
+LEVEL = 0.95
+
+
+def lib_copy(build, tmp, name):
+    """Copy build/libhakmem.so to tmp/name/; its path."""
+    src = os.path.join(build, "libhakmem.so")
+    if not os.path.exists(src):
+        sys.exit(f"compare: {src} missing")
+    os.mkdir(os.path.join(tmp, name))
+    return shutil.copy2(src, os.path.join(tmp, name, "libhakmem.so"))
+
+
+def median_ci(v):
+    """(lo, hi): the order statistics that bound the median of v with
+    confidence LEVEL or more (binomial(n, 1/2) tails); None when n is too
+    small for any such interval (n < 6)."""
+    v = sorted(v)
+    n = len(v)
+    # largest k with P(Bin(n, 1/2) < k) <= (1 - LEVEL) / 2: [v[k-1], v[n-k]]
+    tail, k, acc = (1 - LEVEL) / 2, 0, 0.0
+    while k < n:
+        acc_next = acc + math.comb(n, k) / 2 ** n
+        if acc_next > tail:
+            break
+        acc, k = acc_next, k + 1
+    if k == 0:
+        return None
+    return v[k - 1], v[n - k]
+
+
+def verdict(ci):
+    if ci is None:
+        return "too few runs"
+    lo, hi = ci
+    if hi < 1:
+        return "slower"
+    if lo > 1:
+        return "faster"
+    return "within noise"
+
+
+def fmt(x, digits=3):
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(USAGE, file=sys.stderr)
+        return 2
+    base_dir, head_dir, base_name = argv
+    cfg = Config()
+    reps = env_num("BENCH_REPS", 11, int, 1)
+    load0 = "%.2f %.2f %.2f" % os.getloadavg()
+    when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    build = snapshot(os.path.abspath(head_dir))
+    tmp = tempfile.mkdtemp(prefix="hakmem-compare-")
+    failed, results = [], []
+    t0 = time.monotonic()
+    try:
+        libs = {"base": lib_copy(base_dir, tmp, "base"),
+                "head": lib_copy(head_dir, tmp, "head")}
+        for b in cfg.benches:
+            timeout = 300 * max(1.0, cfg.scale)
+            got = {"base": [], "head": []}
+            for rep in range(1, reps + 1):
+                order = ("base", "head") if rep % 2 else ("head", "base")
+                for w in order:
+                    row = run_one(b, cfg, build, "hakmem", libs[w], rep,
+                                  timeout)
+                    if row["status"] != "ok":
+                        failed.append(f"{b.name} rep {rep}, {w}: "
+                                      f"{row['detail']}")
+                        got[w].append(None)
+                    else:
+                        got[w].append(float(row["ops_per_sec"]))
+            pairs = [h / a for a, h in zip(got["base"], got["head"])
+                     if a and h]
+            ok = {w: [x for x in got[w] if x] for w in got}
+            med = {w: statistics.median(ok[w]) if ok[w] else None
+                   for w in ok}
+            pm = statistics.median(pairs) if pairs else None
+            ci = median_ci(pairs) if pairs else None
+            results.append((b, med, pm, ci, verdict(ci), pairs))
+            say(f"compare: {b.name:20} head/base median {fmt(pm)} "
+                f"[{fmt(ci[0]) if ci else 'n/a'}, "
+                f"{fmt(ci[1]) if ci else 'n/a'}] {verdict(ci)}")
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    minutes = (time.monotonic() - t0) / 60
+    load1 = "%.2f %.2f %.2f" % os.getloadavg()
+
+    head = ["benchmark", "base ops/s (median)", "head ops/s (median)",
+            "head / base, pair median",
+            f"{LEVEL:.0%} interval", "pairs min-max", "verdict"]
+    rows = []
+    for b, med, pm, ci, v, pairs in results:
+        rows.append([b.name,
+                     f"{med['base']:.4g}" if med["base"] else "FAIL",
+                     f"{med['head']:.4g}" if med["head"] else "FAIL",
+                     fmt(pm),
+                     f"{fmt(ci[0])}-{fmt(ci[1])}" if ci else "n/a",
+                     f"{fmt(min(pairs))}-{fmt(max(pairs))}" if pairs
+                     else "n/a", v])
+    slower = [r[0] for r in rows if r[-1] == "slower"]
+    summary = ("No benchmark is slower than its noise." if not slower else
+               "Slower beyond the noise: " + ", ".join(slower) + ".")
+    say("")
+    say(md_table(head, rows, text_cols=1))
+    say(summary)
+    body = [COMPARE_BEGIN, "",
+            run_note("bench-compare", when, minutes, load0, load1)
+            + f".  Base: `{base_name}`; head: the working tree.  Both "
+            "release libraries under the same programs (the head's), "
+            f"interleaved in alternating order, {reps} pairs per "
+            "benchmark.  A pair's figure is head / base throughput "
+            "(above 1 is faster); the interval is a distribution-free "
+            f"{LEVEL:.0%} confidence interval for the median pair (sign "
+            "test), and the verdict is \"slower\" only when all of it "
+            "lies below 1." + ("" if failed else
+                               "  Every run proved `hakmem=1`."), "",
+            md_table(head, rows), "", summary, ""]
+    body += [f"- FAIL: {f}" for f in failed]
+    if failed:
+        body.append("")
+    body.append(COMPARE_END)
+    write_doc_section("\n".join(body), COMPARE_BEGIN, COMPARE_END,
+                      COMPARE_HEADING, "compare")
+    for f in failed:
+        warn(f"FAIL: {f}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
