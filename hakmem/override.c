@@ -27,16 +27,19 @@
 #if HAK_OVERRIDE	/* tsan: the sanitizer owns malloc; export hak_* only */
 
 #define EXPORT HAK_EXPORT
+/* malloc and free start a cache line: their speed does not depend on the
+ * size of unrelated code placed before them */
+#define HAK_HOT_ALIGN __attribute__((aligned(64)))
 
 /* libc and C++ ABI names: no C header declares most of them */
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
 
-EXPORT void *malloc(size_t size)
+EXPORT HAK_HOT_ALIGN void *malloc(size_t size)
 {
 	return hak_api_malloc(size);
 }
 
-EXPORT void free(void *p)
+EXPORT HAK_HOT_ALIGN void free(void *p)
 {
 	hak_api_free(p);
 }
