@@ -104,7 +104,7 @@ PRELOAD_PROGS   := $(PRELOAD_C_SRCS:%.c=$(B)/%) $(PRELOAD_CC_SRCS:%.cc=$(B)/%)
 
 # Negative tests: small programs that commit one bug each, built for the
 # flavours whose tool must report it (FLAVOUR_NEGATIVE_* in mk/flavours.mk).
-NEG_PROGS := $(addprefix $(B)/negative/,$(FLAVOUR_NEGATIVE_$(FLAVOUR)))
+NEG_PROGS := $(addprefix $(B)/negative/,$(sort $(foreach n,$(FLAVOUR_NEGATIVE_$(FLAVOUR)),$(firstword $(subst ., ,$n)))))
 
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
 BENCH_PROGS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)

@@ -159,6 +159,7 @@ size_t hak_api_usable_size(const void *p)
 		if (!hak_tiny_valid(p, hak_ss_kind_shift(kind)))
 			hak_fatal("hakmem: malloc_usable_size(): invalid "
 				  "pointer %p", p);
+		hak_tiny_check_live((void *)p, hak_ss_kind_shift(kind), "malloc_usable_size");
 		return hak_tiny_usable(p, hak_ss_kind_shift(kind));
 	}
 	return hak_large_usable(p);
@@ -186,6 +187,7 @@ void *hak_api_realloc(void *p, size_t size)
 	if (hak_ss_kind(kind)) {
 		if (!hak_tiny_valid(p, hak_ss_kind_shift(kind)))
 			hak_fatal("hakmem: realloc(): invalid pointer %p", p);
+		hak_tiny_check_live(p, hak_ss_kind_shift(kind), "realloc");
 		usable = hak_tiny_usable(p, hak_ss_kind_shift(kind));
 		/* stay when it fits and wastes at most half */
 		if (size <= usable && size > usable / 2)

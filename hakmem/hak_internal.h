@@ -6,7 +6,9 @@
  * Variants (always defined, tested with `if`, never #ifdef; -Wundef):
  *   HAK_DEBUG     0 release, 1 internal asserts, 2 also O(n) validation
  *   HAK_FAILFAST  1: boundary checks trap at the failing site
- *   HAK_RELEASE_CHECKS  1 (default): double free at a list head caught
+ *   HAK_RELEASE_CHECKS  1 (default): the release hardening (README,
+ *                 "Security model"): encoded free-list links checked on
+ *                 pop, exact block-start check and free mark on free
  */
 #ifndef HAK_INTERNAL_H
 #define HAK_INTERNAL_H
@@ -22,8 +24,11 @@
 #ifndef HAK_FAILFAST
 #define HAK_FAILFAST 0
 #endif
-/* HAK_RELEASE_CHECKS 0 drops the cheap always-on checks (for measuring
- * what they cost; never for shipping) */
+/*
+ * HAK_RELEASE_CHECKS 0 drops the always-on checks (for measuring what they
+ * cost, `make bench-checks`; never for shipping): links stored plain, no
+ * block-start check or free mark, only a double free of a list head caught.
+ */
 #ifndef HAK_RELEASE_CHECKS
 #define HAK_RELEASE_CHECKS 1
 #endif
@@ -35,6 +40,9 @@
 #define HAK_FAST	static inline __attribute__((always_inline))
 #define HAK_SLOW	__attribute__((noinline, cold))
 #define HAK_EXPORT	__attribute__((visibility("default")))
+/* on an extern declaration: defined in this library, so one RIP-relative
+ * operand reaches it (no GOT load) */
+#define HAK_HIDDEN	__attribute__((visibility("hidden")))
 #define HAK_NORETURN	__attribute__((noreturn))
 #define HAK_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define HAK_TLS_IE	__attribute__((tls_model("initial-exec")))

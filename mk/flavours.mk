@@ -35,8 +35,9 @@
 #   FLAVOUR_LARSON_F      Larson's arguments but the thread count
 #                         (seconds min max chunks rounds seed) for `make F-run`
 #   FLAVOUR_STRESS_F      the tests/stress/ programs `make F-run` also runs
-#   FLAVOUR_NEGATIVE_F    the tests/negative/ programs whose bug F's tool
-#                         must report, each with NEGATIVE_WANT_F/<program>,
+#   FLAVOUR_NEGATIVE_F    the tests/negative/ cases (PROGRAM[.ARG...]) whose
+#                         bug F's tool must report, each with
+#                         NEGATIVE_WANT_F/<case>,
 #                         an ERE that the report must match
 #   FLAVOUR_CI_F          the compilers CI runs F with (.github/workflows/ci.yml)
 
@@ -185,6 +186,44 @@ NEGATIVE_WANT_valgrind/overflow       := Invalid write of size
 NEGATIVE_WANT_valgrind/uninit         := Conditional jump or move depends on uninitialised value
 NEGATIVE_WANT_valgrind/double_free    := Invalid free\(\)
 FLAVOUR_CI_valgrind          := gcc clang
+
+# ---- the release hardening's negative cases (issue 13) ----------------------
+# A case is PROGRAM.ARG...: hard_poison.uaf8.64 runs `hard_poison uaf8 64`
+# (tests/negative/expect.sh).  The release build must report each one
+# itself, and failfast too; asan-preload and valgrind see some of the bugs
+# first (the write into a freed block, the free of an interior address).
+HARD_INTERIOR := hard_interior.64+16 hard_interior.64+1 hard_interior.4000+16 \
+	hard_interior.4000+1 hard_interior.meta
+HARD_USABLE   := hard_interior.usable
+HARD_DOUBLE   := hard_double_free.aba hard_double_free.gap19
+HARD_REALLOC  := hard_double_free.realloc
+HARD_REMOTE   := hard_remote_double
+HARD_POISON   := hard_poison.over9.64 $(foreach z,32 64 128 256 1024 4096 16384 131072,\
+	hard_poison.uaf8.$z hard_poison.over16.$z)
+HARD_POISON_REMOTE := hard_poison.remote.64
+HARD_WANT_HARD_INTERIOR := ^hakmem: (free\(\)|failfast): .*(invalid pointer|not a block start|outside its slab)
+HARD_WANT_HARD_USABLE   := ^hakmem: (malloc_usable_size\(\)|failfast): invalid pointer
+HARD_WANT_HARD_DOUBLE   := ^hakmem: (free\(\)|failfast): double free
+HARD_WANT_HARD_REALLOC  := ^hakmem: (realloc\(\)|failfast): pointer to a freed block
+HARD_WANT_HARD_REMOTE   := ^hakmem: (free\(\): double free|failfast: remote node pushed twice)
+HARD_WANT_HARD_POISON   := ^hakmem: (malloc\(\): corrupted free list|failfast: (corrupted free list|free-list next pointer))
+HARD_WANT_HARD_POISON_REMOTE := ^hakmem: remote free queue of slab .*corrupted link
+HARD_GROUPS := HARD_INTERIOR HARD_USABLE HARD_DOUBLE HARD_REALLOC HARD_REMOTE \
+	HARD_POISON HARD_POISON_REMOTE
+$(foreach f,release failfast,$(foreach g,$(HARD_GROUPS),$(foreach c,$($g),\
+	$(eval FLAVOUR_NEGATIVE_$f += $c)$(eval NEGATIVE_WANT_$f/$c := $$(HARD_WANT_$g)))))
+FLAVOUR_NEGATIVE_asan-preload += hard_poison.uaf8.64 hard_poison.over16.64 \
+	hard_double_free.gap19 hard_interior.64+16
+NEGATIVE_WANT_asan-preload/hard_poison.uaf8.64   := ERROR: AddressSanitizer: (use-after-poison|heap-use-after-free)
+NEGATIVE_WANT_asan-preload/hard_poison.over16.64 := ERROR: AddressSanitizer: (use-after-poison|heap-buffer-overflow)
+NEGATIVE_WANT_asan-preload/hard_double_free.gap19 := ERROR: AddressSanitizer
+NEGATIVE_WANT_asan-preload/hard_interior.64+16   := ERROR: AddressSanitizer
+FLAVOUR_NEGATIVE_valgrind += hard_poison.uaf8.64 hard_poison.over16.64 \
+	hard_double_free.gap19 hard_interior.64+16
+NEGATIVE_WANT_valgrind/hard_poison.uaf8.64   := Invalid write of size
+NEGATIVE_WANT_valgrind/hard_poison.over16.64 := Invalid write of size
+NEGATIVE_WANT_valgrind/hard_double_free.gap19 := Invalid free\(\)
+NEGATIVE_WANT_valgrind/hard_interior.64+16   := Invalid free\(\)
 
 # ---- the shell fragment ---------------------------------------------------
 # shell_quote WORD - WORD in single quotes, for bash

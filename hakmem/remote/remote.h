@@ -5,7 +5,8 @@
  *
  * Protocol (docs/DESIGN.md invariants 4 and 6):
  * - The queue is the slab's `remote` word: the head of a LIFO chain linked
- *   through each block's first word.  It touches nothing else.
+ *   through each block's first word, encoded and marked free like the
+ *   owner's list (superslab.h: hak_ss_link_push).  It touches nothing else.
  * - push (any thread that does not own the slab): write the block's link,
  *   then CAS the head in (release).  A pushed block still counts in the
  *   slab's `used`, so the slab stays out (cannot be released) until the
@@ -36,7 +37,7 @@ HAK_FAST bool hak_remote_push(struct hak_slab *s, void *blk)
 	uintptr_t old = hak_load_relaxed(&s->remote);
 
 	do {
-		hak_link_set(blk, (void *)old);
+		hak_ss_link_push(blk, (void *)old);
 	} while (!atomic_compare_exchange_weak_explicit(&s->remote, &old,
 			(uintptr_t)blk, memory_order_release,
 			memory_order_relaxed));
@@ -68,10 +69,18 @@ HAK_FAST void *hak_remote_take(struct hak_slab *s)
 						memory_order_acquire);
 }
 
+/* hak_remote_bad - a drained node that is no block of @s, or a chain
+ * longer than the slab (a cycle: a block pushed twice); remote/mailbox.c */
+HAK_NORETURN HAK_SLOW void hak_remote_bad(struct hak_slab *s, void *node,
+					  unsigned n);
+
 /*
  * hak_remote_drain - owner only: take the chain and hand each block to
  * @sink(ctx, blk).  Returns the number of blocks.  Inline, so a constant
- * @sink is inlined too.
+ * @sink is inlined too.  With HAK_RELEASE_CHECKS every node is checked to
+ * be a block of @s before it is read (a link corrupted while the block
+ * waited decodes to anything) and the chain may not hold more nodes than
+ * the slab has blocks.
  */
 HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
 				   void (*sink)(void *ctx, void *blk),
@@ -81,7 +90,12 @@ HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
 	unsigned n = 0;
 
 	while (node) {
-		uintptr_t next = (uintptr_t)hak_link_get((void *)node);
+		if (HAK_RELEASE_CHECKS &&
+		    hak_unlikely(((node ^ (uintptr_t)s) >> SS_SHIFT) ||
+				 !hak_ss_block_in_cap(s, (void *)node) ||
+				 n >= s->capacity))
+			hak_remote_bad(s, (void *)node, n);
+		uintptr_t next = (uintptr_t)hak_ss_link_next((void *)node);
 
 		sink(ctx, (void *)node);
 		node = next;

@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "debug/hooks.h"
 #include "hak_lock.h"
@@ -32,6 +33,45 @@ static struct hak_chunk *empty;			/* ss_lock */
 static unsigned nempty;				/* ss_lock */
 static struct hak_chunk *all_chunks;		/* ss_lock: every chunk */
 static _Atomic size_t nchunks;			/* stats only: relaxed */
+
+/*
+ * The free-list link key (superslab.h).  1 until the first slab is handed
+ * out, when key_init() picks it under ss_lock; no link exists before that,
+ * and every thread that later reads a link got its block through a chain
+ * that starts at an ss_lock release after the write.
+ */
+uint64_t hak_ss_link_key = 1, hak_ss_link_unkey = 1;
+static bool key_ready;				/* ss_lock */
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* key_init - an odd key from the kernel's AT_RANDOM bytes, ASLR and the
+ * clock; ss_lock held */
+static void key_init(void)
+{
+	const void *r = (const void *)getauxval(AT_RANDOM);
+	uint64_t k = mix((uintptr_t)&key_ready ^ (uintptr_t)&k), w[2];
+
+#if defined(__x86_64__)
+	k ^= mix(__builtin_ia32_rdtsc());
+#endif
+	if (r) {
+		memcpy(w, r, sizeof(w));	/* 16 bytes, not 8-aligned */
+		k ^= mix(w[0] ^ mix(w[1]));
+	}
+	k |= 1;
+	hak_ss_link_unkey = hak_ss_link_key = k;
+	for (int i = 0; i < 6; i++)	/* Newton: the inverse mod 2^64 */
+		hak_ss_link_unkey *= 2 - k * hak_ss_link_unkey;
+	key_ready = true;
+}
 
 static uint32_t all_mask(const struct hak_chunk *c)
 {
@@ -112,6 +152,8 @@ struct hak_slab *hak_ss_acquire(unsigned shift)
 
 	HAK_ASSERT(shift >= SS_MIN_SLAB_SHIFT && shift <= SS_MAX_SLAB_SHIFT);
 	hak_lock(&ss_lock);
+	if (HAK_RELEASE_CHECKS && !key_ready)
+		key_init();
 	c = partial[k];
 	if (!c && empty) {
 		c = empty;

@@ -23,43 +23,54 @@
 #define HAK_SUPERSLAB_H
 
 #include "hak_internal.h"
+#include "hak_track.h"
 #include "registry/registry.h"
 
 #define SS_SHIFT		HAK_REG_SHIFT
 #define SS_SIZE			(1UL << SS_SHIFT)
-#define SS_HDR			4096UL
+#define SS_HDR			8192UL	/* 32 slabs x 128 B + chunk fields */
 #define SS_MIN_SLAB_SHIFT	16
 #define SS_MAX_SLAB_SHIFT	SS_SHIFT
 #define SS_MAX_SLABS		(1U << (SS_SHIFT - SS_MIN_SLAB_SHIFT))
 #define SS_MAGIC		0x53534b414d48ULL /* "HMAKSS" */
 
 /*
- * struct hak_slab - one slab's metadata, one cache line.
+ * struct hak_slab - one slab's metadata, two cache lines: the first holds
+ * what the owner's malloc and free touch (and the tag remote freers read),
+ * the second the list links and the remote queue other threads CAS.
  *
  * Invariants (owner's view, between calls):
  *   used == blocks handed out of this slab's lists, not yet back on @free
  *           (remote-freed blocks still count until drained)
  *   used + len(free) + (capacity - carved) == capacity
- *   carved = (bump - start) / stride
+ *   carved = (bump - start) / stride = @carved
+ *   a block p is a carved block start iff hak_ss_block_ok(s, p)
  */
 struct hak_slab {
 	/* tiny front, owner thread only; tiny/slab.c initialises them */
 	void *free;			/* owner-local free list of block bases */
 	uint32_t used;			/* see invariants above */
 	uint32_t capacity;		/* blocks that fit: usable / stride */
+	/* any thread, atomic */
+	_Atomic uintptr_t owner_tag;	/* owner | HAK_TAG_* flags; 0 = none */
+	/* block check (hak_ss_block_ok): read by anyone holding a block */
+	uint64_t mul;			/* hak_ss_block_mul(stride) */
+	char *start;			/* first block: hak_ss_slab_start() */
 	char *bump;			/* first never-carved block */
+	uint64_t carved;		/* blocks carved so far (64 bits: one
+					 * compare with hak_ss_block_q) */
 	uint32_t stride;		/* block size in bytes */
 	uint8_t cls;			/* size class */
 	uint8_t pad_[3];
+	/* second line: the list links and the queue other threads CAS */
 	/* hak_list links of whoever holds the slab: its owner heap's lists
 	 * (tiny, owner only) or, while published, the mailbox (remote/, under
 	 * its lock); the publish/adopt hand-over passes them on */
 	struct hak_slab *next, *prev;
-	/* any thread, atomic */
-	_Atomic uintptr_t owner_tag;	/* owner | HAK_TAG_* flags; 0 = none */
 	_Atomic uintptr_t remote;	/* remote/: MPSC queue head */
+	uint8_t pad2_[40];
 };
-HAK_BUILD_BUG_ON(sizeof(struct hak_slab) != 64);
+HAK_BUILD_BUG_ON(sizeof(struct hak_slab) != 128);
 
 /*
  * The slab word, owner_tag: the owner's address (a tiny heap) in the bits
@@ -90,7 +101,7 @@ HAK_BUILD_BUG_ON(!HAK_IS_POW2(HAK_TAG_OWNER_ALIGN));
 HAK_BUILD_BUG_ON(HAK_SLAB_NCLASS_MAX > 64);
 HAK_BUILD_BUG_ON(HAK_SLAB_NCLASS_MAX - 1 > UINT8_MAX);
 
-/* slabs[] first: p -> slab metadata is chunk + index * 64, no offset */
+/* slabs[] first: p -> slab metadata is chunk + index * 128, no offset */
 struct hak_chunk {
 	struct hak_slab slabs[SS_MAX_SLABS];
 	uint64_t magic;			/* SS_MAGIC while mapped */
@@ -164,6 +175,120 @@ HAK_FAST size_t hak_ss_slab_usable(const struct hak_slab *s)
 	size_t span = (size_t)1 << c->shift;
 
 	return s == c->slabs ? span - SS_HDR : span;
+}
+
+/*
+ * Free-block words (HAK_RELEASE_CHECKS).  A free block's first word links
+ * it to the next free block of its list (the owner's free list or the
+ * remote queue), its second word holds HAK_SS_FREE_MARK:
+ *
+ *   word 0 = next * hak_ss_link_key    (mod 2^64; NULL stays 0)
+ *   word 1 = HAK_SS_FREE_MARK
+ *
+ * The key is odd, random per process (set before the first slab is handed
+ * out, never changed: a fork child keeps it).  Without it a forged link
+ * decodes to a random pointer, and any change to the low bytes of a link
+ * (a short overflow) moves the decoded pointer by a random multiple of the
+ * inverse key: the pop-time check (hak_ss_near) then sees it leave the
+ * chunk, except with probability 2^-43.  The mark is public: it only
+ * flags a block as probably free (a double free), which the caller
+ * confirms before it reports; malloc clears it (hak_ss_unmark).
+ */
+#define HAK_SS_FREE_MARK	((uintptr_t)(intptr_t)(int32_t)0xdf5ee7edu)
+
+/* superslab/superslab.c: written once, before any link exists */
+extern HAK_HIDDEN uint64_t hak_ss_link_key, hak_ss_link_unkey;
+
+/* hak_ss_link_push - make @blk a free block whose successor is @next */
+HAK_FAST void hak_ss_link_push(void *blk, const void *next)
+{
+	if (!HAK_RELEASE_CHECKS) {
+		hak_link_set(blk, next);
+		return;
+	}
+	hak_link_set(blk, (void *)((uintptr_t)next * hak_ss_link_key));
+	hak_link_set((char *)blk + sizeof(void *), (void *)HAK_SS_FREE_MARK);
+}
+
+/* hak_ss_link_next - free block @blk's successor, decoded, not checked */
+HAK_FAST void *hak_ss_link_next(const void *blk)
+{
+	uintptr_t w = (uintptr_t)hak_link_get(blk);
+
+	return (void *)(HAK_RELEASE_CHECKS ? w * hak_ss_link_unkey : w);
+}
+
+/* hak_ss_marked - @blk carries the free mark (probably a free block) */
+HAK_FAST bool hak_ss_marked(const void *blk)
+{
+	return HAK_RELEASE_CHECKS &&
+	       (uintptr_t)hak_link_get((const char *)blk + sizeof(void *)) ==
+	       HAK_SS_FREE_MARK;
+}
+
+/* hak_ss_unmark - @blk leaves the free lists (malloc) */
+HAK_FAST void hak_ss_unmark(void *blk)
+{
+	if (HAK_RELEASE_CHECKS)
+		hak_link_set((char *)blk + sizeof(void *), NULL);
+}
+
+/*
+ * hak_ss_near - @b, a list head about to be popped from @s, is neither
+ * NULL (empty list) nor outside the 2 MiB after @s's metadata (a corrupt
+ * link decoded).  One subtraction and compare on the malloc fast path.
+ */
+HAK_FAST bool hak_ss_near(const struct hak_slab *s, const void *b)
+{
+	if (!HAK_RELEASE_CHECKS)
+		return b != NULL;
+	return (uintptr_t)b - (uintptr_t)s < SS_SIZE;
+}
+
+/*
+ * hak_ss_block_q - which block of @s @p starts, or a value >= @limit when
+ * @p is not a block start below block @limit (interior, misaligned, in the
+ * chunk header, past the end).  @p must lie in @s's slab span.
+ *
+ * stride = o << k (o odd): mul = o^-1 (mod 2^64) << (32 - k).  For
+ * n = p - start, n * o^-1 is q << k exactly when n = q * stride; the
+ * multiplication by 2^(32 - k) puts n's low k bits (non-zero when n is no
+ * multiple of 2^k) in the low word and q in the high word, and the rotation
+ * swaps the words: the result is q, or at least 2^32.  For n a multiple of
+ * 2^k but not of the stride the high word is (n >> k) * o^-1 mod 2^32,
+ * which for |n| < 2 MiB is never below 2^17 (tests/unit/superslab/carve.c
+ * checks every n of every class).  Three arithmetic instructions, no
+ * division.
+ */
+HAK_FAST uint64_t hak_ss_block_q(const struct hak_slab *s, const void *p)
+{
+	uint64_t z = ((uintptr_t)p - (uintptr_t)s->start) * s->mul;
+
+	return (z >> 32) | (z << 32);
+}
+
+/* hak_ss_block_ok - @p starts a carved block of @s (owner only: carved) */
+HAK_FAST bool hak_ss_block_ok(const struct hak_slab *s, const void *p)
+{
+	return hak_ss_block_q(s, p) < s->carved;
+}
+
+/* hak_ss_block_in_cap - @p starts one of @s's blocks (any thread holding
+ * a block of @s: capacity does not change while the slab is out) */
+HAK_FAST bool hak_ss_block_in_cap(const struct hak_slab *s, const void *p)
+{
+	return hak_ss_block_q(s, p) < s->capacity;
+}
+
+/* hak_ss_block_mul - the multiplier of hak_ss_block_q() for @stride */
+HAK_FAST uint64_t hak_ss_block_mul(uint32_t stride)
+{
+	unsigned k = (unsigned)__builtin_ctz(stride);
+	uint64_t o = stride >> k, inv = o;
+
+	for (int i = 0; i < 6; i++)	/* Newton: 3 -> 96 correct bits */
+		inv *= 2 - o * inv;
+	return inv << (32 - k);
 }
 
 /* superslab/superslab.c */

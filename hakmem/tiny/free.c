@@ -26,7 +26,7 @@ void hak_tiny_ff_free(struct hak_slab *s, void *p)
 	HAK_FF_CHECK((tag & HAK_TAG_ALIGNED) ? hak_tiny_in_slab(s, p) :
 		     hak_tiny_on_boundary(s, p), "free of a pointer that is not "
 		     "a block start (interior pointer?)", s->cls, s, p);
-	for (unsigned i = 0; q && i < 64; i++, q = hak_link_get(q)) {
+	for (unsigned i = 0; q && i < 64; i++, q = hak_ss_link_next(q)) {
 		HAK_FF_CHECK(q != p, "double free: block already on its "
 			     "slab's free list", s->cls, s, p);
 		HAK_FF_CHECK(hak_tiny_on_boundary(s, q), "free-list next "
@@ -128,7 +128,8 @@ retry:
 		invalid("outside its slab's blocks", p, s);
 	if (tag & HAK_TAG_ALIGNED)
 		base = block_base(s, p);
-	else if (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride)
+	else if ((HAK_DEBUG >= 1 || HAK_RELEASE_CHECKS) &&
+		 ((char *)p - start) % s->stride)
 		invalid("free of a pointer that is not a block start (interior pointer?)", p, s);
 
 	if (hak_tiny_slow_mode)
@@ -172,6 +173,8 @@ retry:
 	if (hak_tiny_counting)
 		stat_add(h, s->cls, TS_REMOTE, 1);
 	hak_trace(HAK_EV_REMOTE_PUSH, s->cls, base, (uintptr_t)owner);
+	if (hak_unlikely(hak_ss_marked(base)))
+		hak_tiny_remote_suspect(s, base);
 	remote_free(s, base, owner);
 }
 
@@ -181,22 +184,26 @@ retry:
  * the pointer lies in the slab, push, hint the owner if the queue was
  * empty.  Everything else goes to free_other().
  */
-void hak_tiny_free_slow(struct hak_slab *s, void *p, unsigned shift)
+void hak_tiny_free_slow(struct hak_slab *s, void *p)
 {
 	/* acquire: see free_other() */
 	uintptr_t tag = hak_load_acquire(&s->owner_tag);
 	struct hak_heap *owner = (struct hak_heap *)(tag & HAK_TAG_OWNER_MASK);
-	char *start = hak_ss_block_area_of((uintptr_t)p, shift);
+	char *start = hak_ss_slab_start(s);
 
-	HAK_ASSERT(start == hak_ss_slab_start(s));
-	/* no shadow heaps unless slow_mode, so the TLS heap is me() here */
+	/* no shadow heaps unless slow_mode, so the TLS heap is me() here.
+	 * Release checks: a block start below capacity (the carved count is
+	 * the owner's), not marked free (else confirm: a double free) */
 	if (hak_unlikely(hak_tiny_slow_mode || !owner ||
 			 (tag & (HAK_TAG_PUBLISHED | HAK_TAG_ALIGNED)) ||
 			 owner == hak_tiny_heap ||
-			 !hak_tiny_in_blocks(s, start, p) ||
-			 (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride))) {
+			 (HAK_RELEASE_CHECKS ? !hak_ss_block_in_cap(s, p) :
+			  !hak_tiny_in_blocks(s, start, p) ||
+			  (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride)))) {
 		free_other(s, p, start);
 		return;
 	}
+	if (hak_unlikely(hak_ss_marked(p)))
+		hak_tiny_remote_suspect(s, p);
 	remote_free(s, p, owner);
 }

@@ -24,7 +24,9 @@ struct hak_slab *hak_tiny_slab_new(struct hak_heap *h, unsigned c)
 	s->used = 0;
 	s->stride = stride;
 	s->capacity = (uint32_t)(hak_ss_slab_usable(s) / stride);
-	s->bump = hak_ss_slab_start(s);
+	s->start = s->bump = hak_ss_slab_start(s);
+	s->mul = hak_ss_block_mul(stride);
+	s->carved = 0;
 	s->cls = (uint8_t)c;
 	s->next = s->prev = NULL;
 	hak_remote_reset(s);
@@ -44,6 +46,7 @@ void hak_tiny_slab_free(struct hak_heap *h, unsigned c, struct hak_slab *s)
 	hak_store_relaxed(&s->owner_tag, 0);
 	s->free = NULL;
 	s->bump = NULL;
+	s->carved = 0;
 	hak_ss_release(s);
 	stat_add(h, c, TS_SLAB_FREE, 1);
 }
@@ -59,11 +62,15 @@ static void sink_local(void *ctx, void *blk)
 	if (HAK_FAILFAST) {
 		void *q = s->free;
 
-		for (unsigned i = 0; q && i < 64; i++, q = hak_link_get(q))
+		for (unsigned i = 0; q && i < 64; i++, q = hak_ss_link_next(q))
 			HAK_FF_CHECK(q != blk, "remote node pushed twice "
 				     "(double free)", s->cls, s, blk);
 	}
-	hak_link_set(blk, s->free);
+	/* the drain checked the node lies in the slab's blocks; a pusher
+	 * cannot know the carved count, the owner can */
+	if (HAK_RELEASE_CHECKS && hak_unlikely(!hak_ss_block_ok(s, blk)))
+		hak_tiny_bad_head(s, blk);
+	hak_ss_link_push(blk, s->free);
 	s->free = blk;
 }
 
@@ -118,7 +125,7 @@ bool hak_tiny_slab_valid(const struct hak_slab *s)
 	    (size_t)(s->bump - start) % s->stride)
 		return false;
 	carved = (size_t)(s->bump - start) / s->stride;
-	for (void *q = s->free; q; q = hak_link_get(q)) {
+	for (void *q = s->free; q; q = hak_ss_link_next(q)) {
 		if (!hak_tiny_on_boundary(s, q) || (char *)q >= s->bump ||
 		    ++listed > carved)
 			return false;

@@ -170,7 +170,7 @@ void *hak_tiny_alloc_slow(unsigned cls);
 void *hak_tiny_alloc_slow_small(size_t idx);
 
 /* tiny/free.c */
-void hak_tiny_free_slow(struct hak_slab *s, void *p, unsigned shift);
+void hak_tiny_free_slow(struct hak_slab *s, void *p);
 HAK_NORETURN void hak_tiny_double_free(struct hak_slab *s, void *p);
 /* hak_tiny_valid - p is the start (or aligned interior) of a live-slab block */
 bool hak_tiny_valid(const void *p, unsigned shift);
@@ -225,19 +225,43 @@ HAK_FAST bool hak_tiny_on_boundary(const struct hak_slab *s, const void *p)
 /* hak_tiny_ff_free - fail-fast checks of a local free (HAK_FAILFAST) */
 void hak_tiny_ff_free(struct hak_slab *s, void *p);
 
+/* tiny/harden.c: the release checks' slow paths (HAK_RELEASE_CHECKS) */
+/* hak_tiny_bad_head - @s's list head @b failed hak_ss_near(): corrupt */
+HAK_NORETURN HAK_SLOW void hak_tiny_bad_head(struct hak_slab *s, void *b);
+/* hak_tiny_free_suspect - an owner's free of @p into @s that is no carved
+ * block start (reported) or carries the free mark (a double free if @p is
+ * on one of @s's lists: reported; else a false alarm: returns) */
+HAK_SLOW void hak_tiny_free_suspect(struct hak_slab *s, void *p);
+/* hak_tiny_free_checked - hak_tiny_free_local()'s slow path: the same
+ * checks, then the free */
+HAK_SLOW void hak_tiny_free_checked(struct hak_slab *s, void *p);
+/* hak_tiny_remote_suspect - a non-owner's free of marked block @p: a
+ * double free if its link decodes into the slab (reported), else returns */
+HAK_SLOW void hak_tiny_remote_suspect(struct hak_slab *s, void *p);
+/* hak_tiny_check_live - @call (realloc, malloc_usable_size) of @p, which
+ * hak_tiny_valid() accepted (it lies in a block): report it unless it
+ * starts a live block (or lies in a slab of over-aligned blocks) */
+void hak_tiny_check_live(void *p, unsigned shift, const char *call);
+
 /*
  * hak_tiny_free_local - the owner puts block base @p back on @s's free
- * list: the one local-free body (fast path and slow frees alike).
+ * list: the one local-free body (fast path and slow frees alike).  Release
+ * checks: @p must start a carved block (interior, misaligned and metadata
+ * addresses are reported) and must not carry the free mark (a double free
+ * wherever the block sits in the lists); either failure takes the slow
+ * path, which reports or, for a live block whose bytes happen to hold the
+ * mark, frees.
  */
 HAK_FAST void hak_tiny_free_local(struct hak_slab *s, void *p)
 {
-	void *head = s->free;
-
-	if (HAK_RELEASE_CHECKS && hak_unlikely(head == p))
-		hak_tiny_double_free(s, p);
+	if (HAK_RELEASE_CHECKS &&
+	    hak_unlikely(!hak_ss_block_ok(s, p) || hak_ss_marked(p))) {
+		hak_tiny_free_checked(s, p);	/* a tail call: no frame */
+		return;
+	}
 	if (HAK_FAILFAST)
 		hak_tiny_ff_free(s, p);
-	hak_link_set(p, head);
+	hak_ss_link_push(p, s->free);
 	s->free = p;
 	s->used--;
 }
@@ -246,7 +270,8 @@ HAK_FAST void hak_tiny_free_local(struct hak_slab *s, void *p)
  * refill alike) */
 HAK_FAST void *hak_tiny_pop(struct hak_slab *s, void *b, unsigned c)
 {
-	s->free = hak_link_get(b);
+	s->free = hak_ss_link_next(b);
+	hak_ss_unmark(b);
 	HAK_FF_CHECK(hak_tiny_on_boundary(s, b), "free-list block outside its "
 		     "slab or off a block boundary", c, s, b);
 	HAK_FF_CHECK(!s->free || hak_tiny_on_boundary(s, s->free),
@@ -260,14 +285,16 @@ HAK_FAST void *hak_tiny_pop(struct hak_slab *s, void *b, unsigned c)
 /*
  * hak_tiny_alloc_class - pop the thread's current slab for class @c.  No
  * lock, no atomic, no call but the tail call of the refill, which sets
- * errno when it fails.
+ * errno when it fails.  An empty list and a head that a corrupt link put
+ * outside the chunk take the same branch (hak_ss_near); the slow path
+ * tells them apart.
  */
 HAK_FAST void *hak_tiny_alloc_class(unsigned c)
 {
 	struct hak_slab *s = hak_tiny_heap->cur[c];
 	void *b = s->free;
 
-	if (hak_unlikely(!b))
+	if (hak_unlikely(!hak_ss_near(s, b)))
 		return hak_tiny_alloc_slow(c);
 	return hak_tiny_pop(s, b, c);
 }
@@ -282,6 +309,16 @@ HAK_FAST void *hak_tiny_alloc_small(size_t n)
 	struct hak_slab *s = hak_tiny_heap->direct[i];
 	void *b = s->free;
 
+	if (HAK_RELEASE_CHECKS) {
+		/* the head as an offset from the slab: the check is then one
+		 * compare, and the block is addressed through s + off */
+		uintptr_t off = (uintptr_t)b - (uintptr_t)s;
+
+		if (hak_unlikely(off >= SS_SIZE))
+			return hak_tiny_alloc_slow_small(i);
+		__asm__("" : "+r"(off));	/* keep it an offset */
+		return hak_tiny_pop(s, (char *)s + off, s->cls);
+	}
 	if (hak_unlikely(!b))
 		return hak_tiny_alloc_slow_small(i);
 	return hak_tiny_pop(s, b, s->cls);
@@ -297,6 +334,9 @@ HAK_FAST void *hak_tiny_alloc(size_t n)
  * hak_tiny_free - THE free fast path for a pointer the registry placed in a
  * SuperSlab with slab shift @shift: the owner pushes onto the slab's list.
  * Anything else (remote, flagged slab, bad pointer) goes to the slow path.
+ * Release checks: @p must start a carved block (interior, misaligned and
+ * metadata addresses are reported) and must not carry the free mark (a
+ * double free wherever the block sits in the lists).
  */
 HAK_FAST void hak_tiny_free(void *p, unsigned shift)
 {
@@ -308,7 +348,7 @@ HAK_FAST void hak_tiny_free(void *p, unsigned shift)
 		hak_tiny_free_local(s, p);
 		return;
 	}
-	hak_tiny_free_slow(s, p, shift);
+	hak_tiny_free_slow(s, p);
 }
 
 #endif /* HAK_TINY_H */

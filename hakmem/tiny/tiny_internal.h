@@ -159,10 +159,15 @@ static inline void hak_tiny_unfull(struct hak_heap *h, unsigned c,
 	part_add(h, c, s);
 }
 
-/* pop - owner: pop the head of @s's free list (there is one) */
+/* pop - owner: pop the head of @s's free list (there is one); a head that
+ * a corrupt link put outside the chunk is reported (hak_ss_near) */
 static inline void *pop(struct hak_slab *s)
 {
-	return hak_tiny_pop(s, s->free, s->cls);
+	void *b = s->free;
+
+	if (hak_unlikely(!hak_ss_near(s, b)))
+		hak_tiny_bad_head(s, b);
+	return hak_tiny_pop(s, b, s->cls);
 }
 
 /* block_base - the block that contains @p (over-aligned pointers) */

@@ -7,7 +7,12 @@
 # flavours must catch which bug (FLAVOUR_NEGATIVE_<flavour>), and by what
 # words in their report (NEGATIVE_WANT_<flavour>/<program>).
 #
-#   tests/negative/expect.sh BUILD_DIR PROGRAM  exit 0 reported, 1 not
+#   tests/negative/expect.sh BUILD_DIR CASE  exit 0 reported, 1 not
+#
+# A case is a program, or a program and its arguments joined by dots:
+# hard_poison.uaf8.64 runs `hard_poison uaf8 64`.  The release hardening's
+# cases (hard_*, issue 13) must be reported by the release build itself
+# and by failfast, and the process must die by a signal (abort).
 #
 # BUILD_DIR's last component names the flavour; the program is
 # BUILD_DIR/negative/PROGRAM (`make FLAVOUR=... negatives`).  It runs as
@@ -24,14 +29,15 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../flavour.bash"
 
 if [ $# -ne 2 ]; then
-	echo "usage: $0 BUILD_DIR PROGRAM" >&2
+	echo "usage: $0 BUILD_DIR CASE" >&2
 	exit 2
 fi
 
 build=$(cd "$1" && pwd)
 name=$2
 flavour=$(basename "$build")
-prog=$build/negative/$name
+IFS=. read -r -a argv <<<"$name"
+prog=$build/negative/${argv[0]}
 flavour_load "$build"
 want=${hak_want[$name]:-}
 if [ -z "$want" ]; then
@@ -55,15 +61,19 @@ out=$(mktemp "${TMPDIR:-/tmp}/hakmem-neg.XXXXXX")
 trap 'rm -f "$out"' EXIT
 rc=0
 timeout -k 10 120 env ${envs[@]+"${envs[@]}"} ${wrap[@]+"${wrap[@]}"} \
-	"$prog" >"$out" 2>&1 || rc=$?
+	"$prog" "${argv[@]:1}" >"$out" 2>&1 || rc=$?
 cat "$out"
 echo "----"
-if ! grep -q "^negative: $name: .* is hakmem's" "$out"; then
+if ! grep -q "^negative: ${argv[0]}: .* is hakmem's" "$out"; then
 	echo "$name: FAIL: hakmem did not serve the block (exit $rc)" >&2
 	exit 1
 fi
 if [ "$rc" -eq 0 ]; then
 	echo "$name: FAIL: exit status 0: $flavour let the bug pass" >&2
+	exit 1
+fi
+if [[ $flavour/$name =~ ^(release|failfast)/hard_ ]] && [ "$rc" -lt 128 ]; then
+	echo "$name: FAIL: exit $rc, not killed by a signal (abort)" >&2
 	exit 1
 fi
 if ! grep -Eq "$want" "$out"; then

@@ -3,7 +3,9 @@
  * unit/superslab/carve.c - slab geometry for every span: slabs lie inside
  * their chunk, slab 0 is shorter by the header, the blocks that fit never
  * overrun the slab, pointer -> slab by address arithmetic finds the slab for every
- * block, and empty chunks are recycled and trimmed.
+ * block, and empty chunks are recycled and trimmed.  hak_ss_block_q()
+ * finds exactly the block starts, for every class, slab 0 and the others,
+ * over every 8-byte step of the 2 MiB either side of a slab's start.
  */
 #include "helpers.h"
 #include "registry/registry.h"
@@ -40,9 +42,48 @@ static void check_slab(struct hak_slab *s, unsigned shift, uint32_t stride)
 	}
 }
 
-int main(void)
+/* check_block_q - the multiply-rotate test against n % stride, for a slab
+ * of @stride starting @hdr bytes into a span of 1 << @shift */
+static void check_block_q(uint32_t stride, unsigned shift, size_t hdr, int step)
+{
+	struct hak_slab s = { 0 };
+	static char base[1];
+	long cap = (long)((((size_t)1 << shift) - hdr) / stride), bad = 0;
+
+	s.start = base;
+	s.mul = hak_ss_block_mul(stride);
+	s.capacity = (uint32_t)cap;
+	s.carved = (uint64_t)cap;
+	for (long n = -(long)SS_SIZE; n < (long)SS_SIZE; n += step) {
+		bool want = n >= 0 && n % stride == 0 && n / stride < cap;
+		uint64_t q = hak_ss_block_q(&s, base + n);
+
+		if ((q < s.carved) != want || (want && q != (uint64_t)(n / stride)))
+			if (bad++ < 3)
+				CHECK(0, "stride %u: offset %ld: q %#lx", stride,
+				      n, (unsigned long)q);
+	}
+	CHECK(!bad, "stride %u slab start +%zu: %ld wrong", stride, hdr, bad);
+}
+
+int main(int argc, char **argv)
 {
 	size_t before = hak_ss_chunks();
+	int smoke = t_smoke(argc, argv);
+
+	for (unsigned c = 0; c < 48; c++) {
+		/* the class sizes (tiny.h), spans as tiny/class.c picks them */
+		uint32_t z = c < 8 ? 16u * (c + 1) : (128u << ((c - 8) / 4)) +
+			     (32u << ((c - 8) / 4)) * ((c - 8) % 4 + 1);
+		unsigned shift = SS_MIN_SLAB_SHIFT;
+
+		while (shift < SS_MAX_SLAB_SHIFT && ((size_t)1 << shift) < 16 * z)
+			shift++;
+		if (smoke && c % 7)
+			continue;
+		check_block_q(z, shift, SS_HDR, smoke ? 16 : 8);
+		check_block_q(z, shift, 0, smoke ? 16 : 8);
+	}
 
 	for (unsigned shift = SS_MIN_SLAB_SHIFT; shift <= SS_MAX_SLAB_SHIFT;
 	     shift++) {
