@@ -25,7 +25,9 @@
 #                      (built from `git archive` in $(O)/compare/) against
 #                      the working tree's, every benchmark, interleaved,
 #                      BENCH_REPS (11) pairs: head/base with a confidence
-#                      interval per benchmark, into docs/BENCHMARKS.md
+#                      interval per benchmark, into docs/BENCHMARKS.md;
+#                      BENCH_HEAD_ENV="VAR=value ..." for the head's runs
+#                      only (BASE=HEAD: what a setting costs)
 #
 # Knobs (environment or make variables): BENCH_SCALE, BENCH_REPS,
 # BENCH_THREADS, BENCH_ALLOCATORS, BENCH_ONLY, BENCH_INSTALL,
@@ -37,7 +39,7 @@ PYTHON ?= python3
 BENCH_PROBE := $(B)/bench/hakmem_probe.so
 BENCH_DRIVER = $(PYTHON) bench/bench.py
 BENCH_BUILD = $(O)/release
-export BENCH_SCALE BENCH_REPS BENCH_THREADS BENCH_THREADS_LIST \
+export BENCH_SCALE BENCH_REPS BENCH_THREADS BENCH_THREADS_LIST BENCH_HEAD_ENV \
 	BENCH_ALLOCATORS BENCH_ONLY BENCH_INSTALL BENCH_INSTR_N
 
 .PHONY: bench bench-smoke bench-instr bench-report bench-checks \

@@ -20,8 +20,14 @@ order statistics (the sign test's interval: distribution-free, so a few
 wild runs on a noisy machine move it little).  "slower" means the whole
 interval lies below 1, "faster" above 1, "within noise" that it contains 1.
 
+BENCH_HEAD_ENV ("VAR=value ...") is set for the head's runs only: with
+BASE_DIR the same build as HEAD_DIR it measures what a setting costs, e.g.
+the heap profiler (make bench-compare BASE=HEAD
+BENCH_HEAD_ENV=HAKMEM_PROFILE=/tmp/p.heap).
+
 Writes the section between the bench-compare markers of docs/BENCHMARKS.md.
-Environment: BENCH_REPS (11), BENCH_ONLY, BENCH_SCALE, BENCH_THREADS.
+Environment: BENCH_REPS (11), BENCH_ONLY, BENCH_SCALE, BENCH_THREADS,
+BENCH_HEAD_ENV.
 Exit status: 0, or 1 when a run failed or did not prove hakmem served it
 (the verdicts do not change it: wall time is a statement, not a test).
 """
@@ -82,6 +88,32 @@ def verdict(ci):
     return "within noise"
 
 
+def head_env():
+    """{VAR: value} from BENCH_HEAD_ENV."""
+    env = {}
+    for w in os.environ.get("BENCH_HEAD_ENV", "").split():
+        k, eq, v = w.partition("=")
+        if not eq or not k:
+            sys.exit(f"compare: BENCH_HEAD_ENV: {w!r} is not VAR=value")
+        env[k] = v
+    return env
+
+
+def run_with(env, fn):
+    """fn() with os.environ extended by env (the runner copies
+    os.environ into each run), restored after."""
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return fn()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def fmt(x, digits=3):
     return "n/a" if x is None else f"{x:.{digits}f}"
 
@@ -93,6 +125,7 @@ def main(argv):
     base_dir, head_dir, base_name = argv
     cfg = Config()
     reps = env_num("BENCH_REPS", 11, int, 1)
+    henv = head_env()
     load0 = "%.2f %.2f %.2f" % os.getloadavg()
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     build = snapshot(os.path.abspath(head_dir))
@@ -108,8 +141,9 @@ def main(argv):
             for rep in range(1, reps + 1):
                 order = ("base", "head") if rep % 2 else ("head", "base")
                 for w in order:
-                    row = run_one(b, cfg, build, "hakmem", libs[w], rep,
-                                  timeout)
+                    row = run_with(henv if w == "head" else {},
+                                   lambda: run_one(b, cfg, build, "hakmem",
+                                                   libs[w], rep, timeout))
                     if row["status"] != "ok":
                         failed.append(f"{b.name} rep {rep}, {w}: "
                                       f"{row['detail']}")
@@ -146,14 +180,20 @@ def main(argv):
                      f"{fmt(min(pairs))}-{fmt(max(pairs))}" if pairs
                      else "n/a", v])
     slower = [r[0] for r in rows if r[-1] == "slower"]
+    few = [r[0] for r in rows if r[-1] == "too few runs"]
     summary = ("No benchmark is slower than its noise." if not slower else
                "Slower beyond the noise: " + ", ".join(slower) + ".")
+    if few:
+        summary += (" Too few pairs for an interval (6 or more needed): "
+                    + ", ".join(few) + ".")
     say("")
     say(md_table(head, rows, text_cols=1))
     say(summary)
     body = [COMPARE_BEGIN, "",
             run_note("bench-compare", when, minutes, load0, load1)
-            + f".  Base: `{base_name}`; head: the working tree.  Both "
+            + f".  Base: `{base_name}`; head: the working tree"
+            + (f", run with `{' '.join(f'{k}={v}' for k, v in henv.items())}`"
+               if henv else "") + ".  Both "
             "release libraries under the same programs (the head's), "
             f"interleaved in alternating order, {reps} pairs per "
             "benchmark.  A pair's figure is head / base throughput "
