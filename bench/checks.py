@@ -40,21 +40,12 @@ import time
 
 from suite import (BENCH_BY_NAME, CHECKS_BEGIN, CHECKS_END, CHECKS_HEADING,
     Config, ROOT, env_num, say, warn)
-from runner import display_cmd, progress, run_one, snapshot
+from runner import display_cmd, lib_copy, progress, run_one, snapshot
 from report import gap_lines, md_table, run_note, write_doc_section
 from instr import INSTR_CASES, instr_case, need_callgrind
 
 WITHIN = 0.03
 USAGE = "usage: bench/checks.py ON_DIR OFF_DIR"
-
-
-def lib_copy(build, tmp, name):
-    """Copy build/libhakmem.so to tmp/name/; its path."""
-    src = os.path.join(build, "libhakmem.so")
-    if not os.path.exists(src):
-        sys.exit(f"checks: {src} missing (make FLAVOUR=release lib)")
-    os.mkdir(os.path.join(tmp, name))
-    return shutil.copy2(src, os.path.join(tmp, name, "libhakmem.so"))
 
 
 def larson(cfg, build, libs, reps):
@@ -159,8 +150,8 @@ def main(argv):
     build = snapshot(os.path.abspath(argv[0]))
     tmp = tempfile.mkdtemp(prefix="hakmem-checks-")
     try:
-        libs = {"on": lib_copy(argv[0], tmp, "on"),
-                "off": lib_copy(argv[1], tmp, "off")}
+        libs = {"on": lib_copy(argv[0], tmp, "on", "checks"),
+                "off": lib_copy(argv[1], tmp, "off", "checks")}
         t0 = time.monotonic()
         rows = larson(cfg, build, libs, reps)
         cg, failed, n1 = instr(build, libs, tmp)

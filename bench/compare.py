@@ -43,20 +43,11 @@ import time
 
 from suite import (COMPARE_BEGIN, COMPARE_END, COMPARE_HEADING, Config,
     env_num, say, warn)
-from runner import display_cmd, run_one, snapshot
+from runner import lib_copy, run_one, snapshot
 from report import md_table, run_note, write_doc_section
 
 USAGE = "usage: bench/compare.py BASE_DIR HEAD_DIR BASE_NAME"
 LEVEL = 0.95
-
-
-def lib_copy(build, tmp, name):
-    """Copy build/libhakmem.so to tmp/name/; its path."""
-    src = os.path.join(build, "libhakmem.so")
-    if not os.path.exists(src):
-        sys.exit(f"compare: {src} missing")
-    os.mkdir(os.path.join(tmp, name))
-    return shutil.copy2(src, os.path.join(tmp, name, "libhakmem.so"))
 
 
 def median_ci(v):
@@ -133,8 +124,8 @@ def main(argv):
     failed, results = [], []
     t0 = time.monotonic()
     try:
-        libs = {"base": lib_copy(base_dir, tmp, "base"),
-                "head": lib_copy(head_dir, tmp, "head")}
+        libs = {"base": lib_copy(base_dir, tmp, "base", "compare"),
+                "head": lib_copy(head_dir, tmp, "head", "compare")}
         for b in cfg.benches:
             timeout = 300 * max(1.0, cfg.scale)
             got = {"base": [], "head": []}

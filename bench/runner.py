@@ -124,6 +124,17 @@ def snapshot(build):
     return tmp
 
 
+def lib_copy(build, tmp, name, who):
+    """Copy build/libhakmem.so to tmp/name/ (a library the runs preload
+    that a rebuild cannot change); its path.  who names the caller in the
+    message when the library is missing."""
+    src = os.path.join(build, "libhakmem.so")
+    if not os.path.exists(src):
+        sys.exit(f"{who}: {src} missing (make FLAVOUR=release lib)")
+    os.mkdir(os.path.join(tmp, name))
+    return shutil.copy2(src, os.path.join(tmp, name, "libhakmem.so"))
+
+
 # ---- running one benchmark ---------------------------------------------------
 
 def command_for(bench, cfg, build, alloc, lib):
