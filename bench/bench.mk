@@ -3,8 +3,9 @@
 #
 #   make bench         every benchmark under hakmem (release), glibc,
 #                      mimalloc, jemalloc and tcmalloc, interleaved,
-#                      BENCH_REPS times: bench/results/<date>-<host>.csv,
-#                      docs/BENCHMARKS.md and docs/bench-*.png
+#                      BENCH_REPS times: bench/results/<date>-<host>.csv
+#                      (speed, peak RSS, user and sys seconds, minor
+#                      faults), docs/BENCHMARKS.md and docs/bench-*.png
 #   make bench-smoke   every benchmark at --smoke scale under every
 #                      allocator, proving hakmem=1 (seconds; make test)
 #   make bench-instr   callgrind instructions per malloc+free pair, into

@@ -42,9 +42,12 @@ ALLOC_PACKAGES = {
     "tcmalloc": ("libtcmalloc-minimal4", r"/libtcmalloc_minimal\.so\.4$"),
 }
 REDIS_PACKAGES = ("redis-server", "redis-tools")
+CHART_SYS = "bench-sys.png"
+# user_s, sys_s, minflt: getrusage() of the run's processes (CSVs written
+# before they existed lack them; report.py reads those as blank)
 CSV_FIELDS = ("bench", "allocator", "rep", "status", "ops_per_sec",
-              "rss_peak_kb", "seconds", "wall_s", "cpu_s", "hakmem",
-              "detail")
+              "rss_peak_kb", "seconds", "wall_s", "cpu_s", "user_s",
+              "sys_s", "minflt", "hakmem", "detail")
 
 
 def say(msg):
