@@ -20,7 +20,9 @@
 #   make bench-scaling larson and xthread at 1, 2, 4, 8 threads
 #                      (BENCH_THREADS_LIST) under every allocator: ns
 #                      per op (median of BENCH_REPS (3) timed runs) and
-#                      callgrind instructions per op; into
+#                      callgrind instructions per op; and hakmem's
+#                      global lock acquisitions per million ops
+#                      (HAKMEM_STATS=1) in six threaded benchmarks; into
 #                      docs/BENCHMARKS.md (bench/scaling.py)
 #   make bench-compare BASE=REV   the release library of git revision REV
 #                      (built from `git archive` in $(O)/compare/) against
