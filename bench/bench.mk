@@ -3,8 +3,9 @@
 #
 #   make bench         every benchmark under hakmem (release), glibc,
 #                      mimalloc, jemalloc and tcmalloc, interleaved,
-#                      BENCH_REPS times: bench/results/<date>-<host>.csv,
-#                      docs/BENCHMARKS.md and docs/bench-*.png
+#                      BENCH_REPS times: bench/results/<date>-<host>.csv
+#                      (speed, peak RSS, user and sys seconds, minor
+#                      faults), docs/BENCHMARKS.md and docs/bench-*.png
 #   make bench-smoke   every benchmark at --smoke scale under every
 #                      allocator, proving hakmem=1 (seconds; make test)
 #   make bench-instr   callgrind instructions per malloc+free pair, into
@@ -19,7 +20,9 @@
 #   make bench-scaling larson and xthread at 1, 2, 4, 8 threads
 #                      (BENCH_THREADS_LIST) under every allocator: ns
 #                      per op (median of BENCH_REPS (3) timed runs) and
-#                      callgrind instructions per op; into
+#                      callgrind instructions per op; and hakmem's
+#                      global lock acquisitions per million ops
+#                      (HAKMEM_STATS=1) in six threaded benchmarks; into
 #                      docs/BENCHMARKS.md (bench/scaling.py)
 #   make bench-compare BASE=REV   the release library of git revision REV
 #                      (built from `git archive` in $(O)/compare/) against

@@ -15,10 +15,14 @@ during the run cannot change what is measured), then runs every benchmark
 under each allocator, interleaved: rep 1: A B C D E for every benchmark,
 rep 2: the same, and so on.  Writes bench/results/<date>-<host>.csv (one
 row per run; "# key: value" lines first, for the machine), then
-regenerates docs/BENCHMARKS.md and docs/bench-throughput.png,
-docs/bench-rss.png from it (report).  A row's wall_s and cpu_s are the
-process's wall and CPU (user + sys) seconds: a single-threaded run whose
-wall_s is well above its cpu_s was kept off the CPU by other load.
+regenerates docs/BENCHMARKS.md and its charts (docs/bench-throughput.png,
+docs/bench-rss.png and the sys-time chart, suite.CHART_SYS) from it
+(report).  A row's wall_s and cpu_s are the process's wall and CPU
+(user + sys) seconds: a single-threaded run whose wall_s is well above its
+cpu_s was kept off the CPU by other load.  user_s, sys_s and minflt split
+that CPU time and count the minor page faults (getrusage of the children,
+before and after the run): an allocator that returns memory to the kernel
+and faults it back in shows here.
 
 Allocators: hakmem = LD_PRELOAD of the copied libhakmem.so; glibc = no
 preload; mimalloc, jemalloc, tcmalloc = LD_PRELOAD of Debian's library.

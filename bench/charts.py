@@ -20,8 +20,10 @@ COLORS = {"hakmem": "#d62728", "glibc": "#7f7f7f", "mimalloc": "#1f77b4",
           "jemalloc": "#2ca02c", "tcmalloc": "#ff7f0e"}
 
 
-def gnuplot_chart(out, title, ylabel, benches, allocs, value, logy, ref1):
-    """A clustered bar chart: one cluster per benchmark."""
+def gnuplot_chart(out, title, ylabel, benches, allocs, value, logy, ref1,
+                  ytics=None):
+    """A clustered bar chart: one cluster per benchmark.  ytics: the tick
+    values of a log scale (default: powers of two)."""
     if not shutil.which("gnuplot"):
         return False
     tmp = tempfile.mkdtemp(prefix="hakmem-plot-")
@@ -64,7 +66,11 @@ def gnuplot_chart(out, title, ylabel, benches, allocs, value, logy, ref1):
             ymin = 2 ** math.floor(math.log2(lo) - 0.8)
             ymax = 2 ** math.ceil(math.log2(hi) + 0.8)
             script += ["set logscale y 2", f"set yrange [{ymin}:{ymax}]"]
-            if ref1:
+            if ytics:
+                script.append("set ytics (" + ", ".join(
+                    f"'{t:g}' {t:g}" for t in ytics
+                    if ymin <= t <= ymax) + ")")
+            elif ref1:
                 script.append("set ytics (" + ", ".join(
                     f"'{t:g}' {t:g}" for t in
                     (1 / 64, 1 / 32, 1 / 16, 1 / 8, 0.25, 0.5, 1, 2, 4, 8, 16,

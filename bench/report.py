@@ -13,8 +13,8 @@ import socket
 import statistics
 import sys
 
-from suite import (ALLOCATORS, BENCHES, CHART_RSS, CHART_TPUT, DOCS,
-    INSTR_BEGIN, INSTR_END, KEPT_SECTIONS, LOG_HEADING, REFERENCE, RESULTS,
+from suite import (ALLOCATORS, BENCHES, CHART_RSS, CHART_SYS, CHART_TPUT,
+    DOCS, INSTR_BEGIN, INSTR_END, KEPT_SECTIONS, LOG_HEADING, REFERENCE, RESULTS,
     ROOT, hakmem_version, say, warn)
 from charts import gnuplot_chart
 
@@ -32,12 +32,26 @@ class Cell:
         rss = sorted(int(r["rss_peak_kb"]) for r in ok)
         self.ops = (statistics.median(ops), ops[0], ops[-1]) if ops else None
         self.rss = (statistics.median(rss), rss[0], rss[-1]) if rss else None
+        # medians of the getrusage columns; None where the CSV has none
+        # (written before they existed) or no run succeeded
+        self.user, self.sys, self.minflt = (
+            median_of(ok, k) for k in ("user_s", "sys_s", "minflt"))
 
     def reason(self):
         if not self.fails:
             return ""
         d = self.fails[0]["detail"]
         return d.split(" | ")[0]
+
+
+def median_of(rows, key):
+    vals = []
+    for r in rows:
+        try:
+            vals.append(float(r.get(key) or ""))
+        except ValueError:
+            pass
+    return statistics.median(vals) if vals else None
 
 
 def cells_of(rows):
@@ -196,6 +210,7 @@ def busy_note(meta):
 
 
 def render(meta, rows, csv_rel, instr, kept, log, charts):
+    """The page; charts: the file names of the charts drawn."""
     cells = cells_of(rows)
     allocs = allocs_in(rows)
     benches = benches_in(rows)
@@ -283,7 +298,7 @@ def render(meta, rows, csv_rel, instr, kept, log, charts):
         trows.append(r)
     L.append(md_table(["benchmark"] + allocs, trows))
     L.append("")
-    if charts:
+    if CHART_TPUT in charts:
         L.append(f"![throughput relative to mimalloc]({CHART_TPUT})")
         L.append("")
     L.append("## Throughput")
@@ -324,9 +339,10 @@ def render(meta, rows, csv_rel, instr, kept, log, charts):
         trows.append(r)
     L.append(md_table(["peak RSS / mimalloc's"] + allocs, trows))
     L.append("")
-    if charts:
+    if CHART_RSS in charts:
         L.append(f"![peak RSS]({CHART_RSS})")
         L.append("")
+    L += kernel_section(cells, benches, allocs, charts)
     gaps = gaps_text(cells, benches, allocs)
     notes = [f"- {k[4:]}: {v}" for k, v in meta.items()
              if k.startswith("gap.")]
@@ -343,6 +359,53 @@ def render(meta, rows, csv_rel, instr, kept, log, charts):
         L += [heading, "", section, ""]
     L.append((log or DEFAULT_LOG).rstrip("\n"))
     return "\n".join(L) + "\n"
+
+
+def kernel_section(cells, benches, allocs, charts):
+    """Lines of the sys-time and page-fault tables (none for a CSV without
+    those columns)."""
+    if not any(c.sys is not None for c in cells.values()):
+        return []
+
+    def cell(b, a, fn):
+        return cell_text(cells, b, a, lambda c: "n/a" if c.sys is None
+                         else fn(c))
+    L = ["## Kernel time and page faults", "",
+         "System (kernel) CPU seconds of a run, median, with the user "
+         "seconds in brackets; then minor page faults, median: getrusage() of the run's processes, before and after "
+         "(for redis: the driver, the server and redis-benchmark "
+         "together).  An allocator that hands memory back to the kernel "
+         "and touches it again soon pays here twice: munmap or madvise, "
+         "then a fault per page.", ""]
+    vs = "hakmem" in allocs and REFERENCE in allocs
+    rows = [[b.name] + [cell(b, a, lambda c: f"{c.sys:.2f} ({c.user:.2f})")
+                        for a in allocs] + ([sys_ratio(cells, b)] if vs
+                                            else [])
+            for b in benches]
+    L += [md_table(["sys s (user s)"] + allocs +
+                   ([f"hakmem sys / {REFERENCE}'s"] if vs else []), rows),
+          ""]
+    rows = [[b.name] + [cell(b, a, lambda c: f"{round(c.minflt):,}")
+                        for a in allocs] for b in benches]
+    L += [md_table(["minor faults"] + allocs, rows), ""]
+    if CHART_SYS in charts:
+        L += [f"![system time]({CHART_SYS})", ""]
+    return L
+
+
+def sys_ratio(cells, b):
+    """hakmem's median sys seconds over the reference's; both at least
+    SYS_FLOOR, or the ratio of two clock ticks means nothing."""
+    h, r = cells.get((b.name, "hakmem")), cells.get((b.name, REFERENCE))
+    if not h or not r or h.sys is None or r.sys is None:
+        return "n/a"
+    if max(h.sys, r.sys) < SYS_FLOOR:
+        return "-"
+    return f"{max(h.sys, SYS_FLOOR) / max(r.sys, SYS_FLOOR):.2f}"
+
+
+SYS_FLOOR = 0.01	# the sys chart's floor: getrusage ticks are coarse
+SYS_TICKS = (0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100)
 
 
 def report(path):
@@ -366,10 +429,27 @@ def report(path):
         lambda b, a: (cells[(b.name, a)].rss[0] / 1024
                       if (b.name, a) in cells and cells[(b.name, a)].rss
                       else None), True, False)
-    charts = ok1 and ok2
-    if not charts:
-        warn("charts not drawn (gnuplot missing or failed); the page "
-             "links none")
+    has_sys = any(c.sys is not None for c in cells.values())
+    ok3 = has_sys and gnuplot_chart(
+        os.path.join(docs_dir, CHART_SYS),
+        f"System (kernel) CPU seconds per run (median of "
+        f"{meta.get('reps')} runs; {meta.get('host', '')}, "
+        f"{meta.get('date', '')}; {SYS_FLOOR:g} s or less drawn at "
+        f"{SYS_FLOOR:g})",
+        "sys seconds (log scale)", benches, allocs,
+        lambda b, a: (max(cells[(b.name, a)].sys, SYS_FLOOR)
+                      if (b.name, a) in cells and
+                      cells[(b.name, a)].sys is not None else None),
+        True, False, SYS_TICKS)
+    # the sys chart only for a CSV with the getrusage columns
+    want = ((CHART_TPUT, ok1), (CHART_RSS, ok2)) + \
+        (((CHART_SYS, ok3),) if has_sys else ())
+    charts = {n for n, ok in want if ok}
+    missing = [n for n, ok in want if not ok]
+    if missing:
+        warn(f"charts not drawn: {' '.join(missing)} (gnuplot missing or "
+             f"failed, or nothing to draw: ratios need {REFERENCE}); the "
+             "page links the others")
     old = ""
     if os.path.exists(DOCS):
         with open(DOCS) as f:
@@ -380,7 +460,7 @@ def report(path):
     with open(DOCS, "w") as f:
         f.write(text)
     say(f"bench: wrote {os.path.relpath(DOCS, ROOT)}"
-        + (f", docs/{CHART_TPUT}, docs/{CHART_RSS}" if charts else ""))
+        + "".join(f", docs/{n}" for n in sorted(charts)))
     print_ratio_table(cells, benches, allocs)
 
 

@@ -207,11 +207,16 @@ def run_one(bench, cfg, build, alloc, lib, rep, timeout):
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     status, out, err, wall = run_proc(argv, env, timeout)
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    user = ru1.ru_utime - ru0.ru_utime
+    sys_s = ru1.ru_stime - ru0.ru_stime
+    # the run's processes (the program; for redis the driver, the server
+    # and the client), which the children's totals gain when reaped
     row = {"bench": bench.name, "allocator": alloc, "rep": rep,
            "status": "fail", "ops_per_sec": "", "rss_peak_kb": "",
            "seconds": "", "hakmem": "", "wall_s": f"{wall:.2f}",
-           "cpu_s": f"{cpu:.2f}", "detail": ""}
+           "cpu_s": f"{user + sys_s:.2f}", "user_s": f"{user:.3f}",
+           "sys_s": f"{sys_s:.3f}",
+           "minflt": str(ru1.ru_minflt - ru0.ru_minflt), "detail": ""}
     res = parse_result(bench.prefix, out)
     why = None
     if status != 0:
@@ -329,7 +334,9 @@ def progress(row, bench):
     if row["status"] == "ok":
         v = show_ops(bench, float(row["ops_per_sec"]))
         return (f"{fmt3(v)} {unit_label(bench)}, "
-                f"rss {int(row['rss_peak_kb']) / 1024:.1f} MiB")
+                f"rss {int(row['rss_peak_kb']) / 1024:.1f} MiB, "
+                f"sys {float(row['sys_s']):.2f} s, "
+                f"{int(row['minflt']) / 1000:.0f} k faults")
     return "FAIL: " + row["detail"].split(" | ")[0]
 
 

@@ -39,8 +39,19 @@ is not run at T = 1; T threads are T/2 pairs.  Prints the tables and, for
 each allocator, the ratio of the cost at the largest T to that at T = 2,
 and writes them into docs/BENCHMARKS.md between the bench-scaling markers.
 
-Every hakmem run, timed or under callgrind, must print hakmem=1, every
-other run hakmem=0.  Environment: BENCH_THREADS_LIST ("1 2 4 8"),
+Lock acquisitions per million operations: each of LOCK_BENCHES at every
+T, once, under hakmem with HAKMEM_STATS=1, whose exit report has a line
+per global lock (debug/lockstat.c: "hakmem: lock NAME acquired=N
+contended=M"); N and M over the run's ops, times a million.  Start-up
+and exit are in the count (a handful of acquisitions: noise at these
+lengths).  HAKMEM_STATS sends every malloc and free through the slow
+path, which takes the same locks as the fast paths' refills do; it makes
+the run slower, so contended is a lower bound of what a full-speed run
+sees.  The most frequently taken lock per op, over every benchmark and T,
+is named under the table: the first to saturate as threads are added.
+
+Every hakmem run, timed, counted or under callgrind, must print hakmem=1,
+every other run hakmem=0.  Environment: BENCH_THREADS_LIST ("1 2 4 8"),
 BENCH_REPS (3), BENCH_SCALE (0.4), BENCH_ALLOCATORS, BENCH_INSTALL.  Exit
 status 0, or 1 when a hakmem run failed or did not prove itself; another
 allocator's failure is a gap in the table with its reason.
@@ -69,6 +80,11 @@ CG_SCALES = {"larson": (0, 0.4), "xthread": (0.02, 0.04)}
 VALGRIND = ["valgrind", "--tool=callgrind", "--fair-sched=yes",
             "--callgrind-out-file=/dev/null"]
 FLAT = 0.10		# "flat": the largest T's cost within 10% of T = 2's
+# the lock-count runs: benchmark and its BENCH_SCALE (about 1 s each)
+LOCK_BENCHES = (("larson", 0.2), ("xthread", 0.1), ("xfree-random", 0.1),
+                ("prodcons", 0.1), ("transient", 0.2), ("churn", 0.2))
+LOCK_RE = re.compile(r"^hakmem: lock (\S+) acquired=(\d+) contended=(\d+)$",
+                     re.M)
 
 
 def thread_list():
@@ -166,6 +182,72 @@ def counted(cfg, benches, ts, build, libs):
     return res, failed
 
 
+def lock_counts(cfg, ts, build, lib):
+    """{(bench, T): (ops, {lock: (acquired, contended)})} of one
+    HAKMEM_STATS=1 run each, and the failures as strings."""
+    res, failed = {}, []
+    for name, scale in LOCK_BENCHES:
+        b = BENCH_BY_NAME[name]
+        for t in ts:
+            if not runs_at(b, t):
+                continue
+            argv, env = command_for(b, at(cfg, t, scale), build, "hakmem",
+                                    lib)
+            env["HAKMEM_STATS"] = "1"
+            status, out, err, _ = run_proc(argv, env, 600)
+            r = parse_result(b.prefix, out)
+            why = None
+            if status != 0:
+                why = describe_status(status)
+            elif not r or r.get("hakmem") != "1":
+                why = "hakmem NOT PROVEN"
+            elif not r.get("ops", "").isdigit() or not int(r["ops"]):
+                why = "no ops= in the result line"
+            elif not LOCK_RE.search(err):
+                why = "no 'hakmem: lock' line in the HAKMEM_STATS report"
+            if why:
+                failed.append(f"{name} T={t} under hakmem, HAKMEM_STATS=1: "
+                              f"{why}")
+                say(f"scaling: locks {name:12} T={t:<2} FAIL: {why}")
+                continue
+            locks = {m.group(1): (int(m.group(2)), int(m.group(3)))
+                     for m in LOCK_RE.finditer(err)}
+            res[(name, t)] = (int(r["ops"]), locks)
+            say(f"scaling: locks {name:12} T={t:<2} " + ", ".join(
+                f"{k} {1e6 * v[0] / int(r['ops']):.0f}"
+                for k, v in sorted(locks.items())) + " per M ops")
+    return res, failed
+
+
+def lock_table(counts, ts):
+    """Markdown: a row per (benchmark, lock), acquisitions (contended) per
+    million ops per T; and the words naming the busiest lock."""
+    rows, top = [], None
+    for name, _ in LOCK_BENCHES:
+        names = sorted({k for (b, _t), (_o, locks) in counts.items()
+                        if b == name for k in locks})
+        for lock in names:
+            r = [name, lock]
+            for t in ts:
+                if (name, t) not in counts:
+                    r.append("-")
+                    continue
+                ops, locks = counts[(name, t)]
+                acq, cont = locks.get(lock, (0, 0))
+                rate = 1e6 * acq / ops
+                r.append(f"{fmt3(rate) if rate else '0'} "
+                         f"({fmt3(1e6 * cont / ops) if cont else '0'})")
+                if top is None or rate > top[0]:
+                    top = (rate, lock, name, t)
+            rows.append(r)
+    header = ["benchmark", "lock"] + [f"T={t}" for t in ts]
+    words = ("the most frequently taken lock per operation: "
+             f"{top[1]}, {fmt3(top[0])} acquisitions per million ops "
+             f"({top[2]} at T={top[3]})" if top else
+             "no lock counts measured")
+    return md_table(header, rows, 2), words
+
+
 def ns_cell(rows):
     """(median ns/op text, its value or None)."""
     ns = sorted(1e9 / float(r["ops_per_sec"]) for r in rows
@@ -238,6 +320,10 @@ def main(argv):
         t0 = time.monotonic()
         rows = timed(cfg, benches, ts, build, libs, reps)
         cg, failed = counted(cfg, benches, ts, build, libs)
+        locks = {}
+        if "hakmem" in libs:
+            locks, lfailed = lock_counts(cfg, ts, build, libs["hakmem"])
+            failed += lfailed
         minutes = (time.monotonic() - t0) / 60
         load1 = "%.2f %.2f %.2f" % os.getloadavg()
     finally:
@@ -263,8 +349,14 @@ def main(argv):
     say("")
     say(f"ns per op, wall time: median (min-max) of {reps}")
     say(ns_table)
+    lk_table, lk_words = lock_table(locks, ts)
     say("")
     say(verdict)
+    say("")
+    say("hakmem's global lock acquisitions (contended) per million ops, "
+        "HAKMEM_STATS=1")
+    say(lk_table)
+    say(lk_words)
 
     tcfg = at(cfg, "T", cfg.scale)
     cmds = [f"`{display_cmd(b, tcfg)}`" for b in benches]
@@ -298,7 +390,24 @@ def main(argv):
             f"{cmds[1]}, interleaved.  With more threads than cpus, or "
             "other load on the machine, this is mostly the scheduler's "
             "figure, not the allocator's.", "",
-            ns_table, ""]
+            ns_table, "",
+            "hakmem's global locks: acquisitions per million operations, "
+            "with those that found the lock held (pthread_mutex_trylock "
+            "failed, so the thread waited) in brackets; one run per case "
+            "with `HAKMEM_STATS=1`, whose exit report counts every "
+            "hak_lock() (debug/lockstat.c), at BENCH_SCALE "
+            + ", ".join(f"{s:g} ({n})" for n, s in LOCK_BENCHES) + ".  "
+            "Start-up and exit are counted too.  `HAKMEM_STATS` routes "
+            "every malloc and free through the slow path, which takes the "
+            "same locks as the fast paths' refills but runs slower, so the "
+            "contended figures are a lower bound.  A lock's acquisitions "
+            "per second at full speed are this rate times the benchmark's "
+            "ops per second (the ns per op above for larson and xthread, "
+            "the throughput tables for the others) over a million; a "
+            "global mutex whose line moves between cores serves a few "
+            "million acquisitions per second at most.", "",
+            lk_table, "",
+            f"{lk_words[0].upper()}{lk_words[1:]}.", ""]
     body += gap_lines(gaps, failed)
     body.append(SCALING_END)
     write_doc_section("\n".join(body), SCALING_BEGIN, SCALING_END,

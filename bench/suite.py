@@ -42,9 +42,12 @@ ALLOC_PACKAGES = {
     "tcmalloc": ("libtcmalloc-minimal4", r"/libtcmalloc_minimal\.so\.4$"),
 }
 REDIS_PACKAGES = ("redis-server", "redis-tools")
+CHART_SYS = "bench-sys.png"
+# user_s, sys_s, minflt: getrusage() of the run's processes (CSVs written
+# before they existed lack them; report.py reads those as blank)
 CSV_FIELDS = ("bench", "allocator", "rep", "status", "ops_per_sec",
-              "rss_peak_kb", "seconds", "wall_s", "cpu_s", "hakmem",
-              "detail")
+              "rss_peak_kb", "seconds", "wall_s", "cpu_s", "user_s",
+              "sys_s", "minflt", "hakmem", "detail")
 
 
 def say(msg):
@@ -151,6 +154,28 @@ BENCHES = [
           "1000 generations of T short-lived threads; each frees 1024 "
           "blocks a dead thread left and leaves 1024 new ones (16..2048 B), "
           "plus 256 short-lived blocks"),
+    Bench("xfree-random", "xfree_random", std_args, MOPS,
+          "T threads, each mallocs batches of 64 blocks of 8..1024 B, hands "
+          "every batch to a random other thread (a mutex-guarded inbox) and "
+          "frees the batches handed to it; 200 k batches per thread"),
+    Bench("prodcons", "prodcons", std_args, MOPS,
+          "max(2, T/2) producers and as many consumers share one queue (a "
+          "ring of 4096 under a mutex and two condition variables); "
+          "16..256 B blocks, pushed and popped 16 at a time; 8 M blocks per "
+          "producer"),
+    Bench("transient", "transient", std_args, MOPS,
+          "200 generations of T threads living a few ms: each frees the "
+          "8192 blocks a thread of the previous generation left, mallocs "
+          "16384 blocks of 16..1024 B, frees half and leaves half"),
+    Bench("mid-random-mt", "mid_random_mt", std_args, MOPS,
+          "T threads, 2048 slots each (about 16 MiB live), random "
+          "replacement with 8 B..16 KiB blocks (a byte per page written), "
+          "one in 8 swapped through a table shared by all threads; 16 M ops "
+          "per thread"),
+    Bench("bignum", "bignum", lambda c: std_args(c, False), MOPS,
+          "one thread, big numbers of linked 32-bit limbs: Fibonacci by "
+          "addition, factorials, schoolbook products; 16 and 24 B objects "
+          "that die young, results checked modulo 2^61-1; 200 rounds"),
     Bench("redis", "redis", lambda c: std_args(c, False), ("kreq/s", 1e3),
           "Debian's redis-server on 127.0.0.1 under the allocator; "
           "redis-benchmark -P 16 -c 50 -r 100000 -d 64, SET GET LPUSH "

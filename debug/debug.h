@@ -13,6 +13,11 @@
 /* hak_dbg_stats_print - the statistics table and summary line, on stderr */
 void hak_dbg_stats_print(void);
 
+/* debug/lockstat.c */
+/* hak_dbg_lock_stats_print - a line per global lock: acquisitions and how
+ * many found it busy (HAKMEM_STATS=1; nothing otherwise), on stderr */
+void hak_dbg_lock_stats_print(void);
+
 /* debug/trace.c */
 /* hak_trace_init - HAKMEM_TRACE_RING: the rings on, the dump signal handlers
  * installed (from our constructor, if start-up is not over yet) */

@@ -10,12 +10,16 @@
  * - hak_prof_alloc()/hak_prof_free(): the heap profiler's hooks
  *   (HAKMEM_PROFILE), in the slow paths only: a flag test when it is off.
  *   On, the tiny box's shadow heaps send every malloc and free there.
+ * - hak_lock_counted(): hak_lock() (hak_lock.h) with HAKMEM_STATS=1:
+ *   count the acquisition of a global lock, and whether it was busy.
  * - hak_failfast(): a failed fail-fast check (HAK_FAILFAST builds): one
  *   line naming the check, class, slab, pointer and thread, then the trace
  *   rings, then a trap at the failing site.
  */
 #ifndef HAK_DEBUG_HOOKS_H
 #define HAK_DEBUG_HOOKS_H
+
+#include <pthread.h>
 
 #include "hak_internal.h"
 
@@ -50,6 +54,13 @@ void hak_trace_dump(void);
 extern bool hak_prof_on __attribute__((visibility("hidden")));
 void hak_prof_alloc_slow(void *p, size_t size);
 void hak_prof_free_slow(void *p);
+
+/* debug/lockstat.c: HAKMEM_STATS=1, written once at start-up while one
+ * thread runs */
+extern bool hak_lock_counting __attribute__((visibility("hidden")));
+/* hak_lock_counted - lock @m (a trylock first, to see whether it was busy)
+ * and count the acquisition under @name */
+void hak_lock_counted(pthread_mutex_t *m, const char *name);
 
 HAK_NORETURN HAK_SLOW void hak_failfast(const char *check, unsigned cls,
 					const void *slab, const void *p);

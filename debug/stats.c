@@ -7,7 +7,8 @@
  * allocs/frees are counted only with HAKMEM_STATS=1 (then every malloc
  * and free takes the slow path, where counting costs nothing on the fast
  * path); without it those columns print '-'.  The other columns are slow
- * path events and always counted.
+ * path events and always counted.  With HAKMEM_STATS=1 the global locks'
+ * acquisitions come after the table (debug/lockstat.c).
  */
 #include "debug/debug.h"
 
@@ -91,6 +92,8 @@ void hak_dbg_stats_print(void)
 			 counted || k > TS_REMOTE);
 	line[n++] = '\n';
 	out(line, n);
+
+	hak_dbg_lock_stats_print();	/* the summary line stays last */
 
 	/* the boxes' counters read directly (what hak_stats_get() gathers
 	 * for the public API): debug/ calls down only */

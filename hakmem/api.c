@@ -57,6 +57,7 @@ void hak_init(void)
 	hak_lock(&init_lock);
 	if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
 		hak_options_init();
+		hak_lock_counting = hak_opt(HAK_OPT_STATS) != 0;
 		hak_trace_init(hak_opt(HAK_OPT_TRACE_RING) != 0);
 		hak_prof_init(hak_opt_str(HAK_OPT_PROFILE),
 			      hak_opt(HAK_OPT_PROFILE_INTERVAL));
