@@ -7,6 +7,8 @@
 #ifndef HAK_DEBUG_H
 #define HAK_DEBUG_H
 
+#include <signal.h>
+
 #include "hak_internal.h"
 
 /* debug/stats.c */
@@ -22,6 +24,11 @@ void hak_dbg_lock_stats_print(void);
 /* hak_trace_init - HAKMEM_TRACE_RING: the rings on, the dump signal handlers
  * installed (from our constructor, if start-up is not over yet) */
 void hak_trace_init(bool on);
+/* hak_dbg_sig_chain - call @old, the handler a debug box's handler
+ * replaced for @sig (SIGUSR2: the trace ring's and the profiler's dumps
+ * chain to each other and to the program's), unless it is SIG_DFL/IGN */
+void hak_dbg_sig_chain(const struct sigaction *old, int sig, siginfo_t *si,
+		       void *uc);
 
 /* debug/track.c - the tracked flavours' allocator (HAK_TRACK): api.c
  * and api.h call these instead of their own paths; they set errno */

@@ -417,13 +417,7 @@ static void on_usr2(int sig, siginfo_t *si, void *uc)
 	}
 	errno = saved;
 	/* chain: the handler that was there before (the trace ring's) */
-	if (old_usr2.sa_flags & SA_SIGINFO) {
-		if (old_usr2.sa_sigaction)
-			old_usr2.sa_sigaction(sig, si, uc);
-	} else if (old_usr2.sa_handler != SIG_DFL &&
-		   old_usr2.sa_handler != SIG_IGN) {
-		old_usr2.sa_handler(sig);
-	}
+	hak_dbg_sig_chain(&old_usr2, sig, si, uc);
 }
 
 static _Atomic int ctor_ran;

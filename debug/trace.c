@@ -145,6 +145,17 @@ void hak_trace_dump(void)
 	}
 }
 
+void hak_dbg_sig_chain(const struct sigaction *old, int sig, siginfo_t *si,
+		       void *uc)
+{
+	if (old->sa_flags & SA_SIGINFO) {
+		if (old->sa_sigaction)
+			old->sa_sigaction(sig, si, uc);
+	} else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+		old->sa_handler(sig);
+	}
+}
+
 /* the SIGUSR2 handler before ours (the heap profiler's, or the program's) */
 static struct sigaction old_usr2;
 
@@ -152,13 +163,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	hak_trace_dump();
 	if (sig == SIGUSR2) {
-		if (old_usr2.sa_flags & SA_SIGINFO) {
-			if (old_usr2.sa_sigaction)
-				old_usr2.sa_sigaction(sig, si, uc);
-		} else if (old_usr2.sa_handler != SIG_DFL &&
-			   old_usr2.sa_handler != SIG_IGN) {
-			old_usr2.sa_handler(sig);
-		}
+		hak_dbg_sig_chain(&old_usr2, sig, si, uc);
 		return;
 	}
 	/* fatal: default action, then re-raise (returns into the fault) */
