@@ -13,6 +13,7 @@
 
 #include "hakmem.h"
 #include "helpers.h"
+#include "unit/debug/debug_test.h"
 
 #ifndef HAK_ASAN
 #define HAK_ASAN 0
@@ -38,21 +39,8 @@ static void *touch(void *arg)
  * it has no such line, -2 if it has no lock line at all */
 static long snapshot(int fd)
 {
-	static char buf[65536];
-	size_t len = 0;
-	ssize_t n;
-	char *l;
+	const char *buf = stats_table(fd), *l;
 
-	fflush(stderr);
-	malloc_stats();
-	/* the table ends with the summary line */
-	while (len < sizeof(buf) - 1 &&
-	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0) {
-		len += (size_t)n;
-		buf[len] = 0;
-		if (strstr(buf, "hakmem: mapped="))
-			break;
-	}
 	l = strstr(buf, POOL_LINE);
 	if (l)
 		return strtol(l + strlen(POOL_LINE), NULL, 10);

@@ -13,6 +13,7 @@
 
 #include "hakmem.h"
 #include "helpers.h"
+#include "unit/debug/debug_test.h"
 
 #ifndef HAK_ASAN
 #define HAK_ASAN 0
@@ -44,21 +45,9 @@ static void *free_some(void *arg)
 /* totals - (allocs, frees) from a malloc_stats() table on fd 2 */
 static void snapshot(int fd, unsigned long *a, unsigned long *f)
 {
-	static char buf[65536];
-	size_t len = 0;
-	ssize_t n;
+	const char *buf = stats_table(fd);
+	const char *t = strstr(buf, "  total ");
 
-	fflush(stderr);
-	malloc_stats();
-	/* the table ends with the summary line */
-	while (len < sizeof(buf) - 1 &&
-	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0) {
-		len += (size_t)n;
-		buf[len] = 0;
-		if (strstr(buf, "hakmem: mapped="))
-			break;
-	}
-	char *t = strstr(buf, "  total ");
 	if (!t || sscanf(t, "  total %lu %lu", a, f) != 2)
 		{ dprintf(1, "no totals in: %s\n", buf); exit(1); }
 }
