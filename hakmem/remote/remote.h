@@ -37,7 +37,7 @@ HAK_FAST bool hak_remote_push(struct hak_slab *s, void *blk)
 	uintptr_t old = hak_load_relaxed(&s->remote);
 
 	do {
-		hak_ss_link_push(blk, (void *)old);
+		hak_ss_link_push(s, blk, (void *)old);
 	} while (!atomic_compare_exchange_weak_explicit(&s->remote, &old,
 			(uintptr_t)blk, memory_order_release,
 			memory_order_relaxed));
@@ -95,7 +95,7 @@ HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
 				 !hak_ss_block_in_cap(s, (void *)node) ||
 				 n >= s->capacity))
 			hak_remote_bad(s, (void *)node, n);
-		uintptr_t next = (uintptr_t)hak_ss_link_next((void *)node);
+		uintptr_t next = (uintptr_t)hak_ss_link_next(s, (void *)node);
 
 		sink(ctx, (void *)node);
 		node = next;

@@ -35,13 +35,15 @@ static struct hak_chunk *all_chunks;		/* ss_lock: every chunk */
 static _Atomic size_t nchunks;			/* stats only: relaxed */
 
 /*
- * The free-list link key (superslab.h).  1 until the first slab is handed
- * out, when key_init() picks it under ss_lock; no link exists before that,
- * and every thread that later reads a link got its block through a chain
- * that starts at an ss_lock release after the write.
+ * The secret behind every slab's link key (superslab.h,
+ * hak_ss_new_key()).  Picked under ss_lock before the first slab is handed
+ * out; a thread that derives a key has acquired a slab since, through
+ * ss_lock, so it reads the secret written.  Never changed (a fork child
+ * keeps it).
  */
-uint64_t hak_ss_link_key = 1, hak_ss_link_unkey = 1;
-static bool key_ready;				/* ss_lock */
+static uint64_t secret;				/* written once, ss_lock */
+static bool secret_ready;			/* ss_lock */
+static _Atomic uint64_t nkeys;			/* keys made: relaxed */
 
 static uint64_t mix(uint64_t x)
 {
@@ -52,12 +54,12 @@ static uint64_t mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-/* key_init - an odd key from the kernel's AT_RANDOM bytes, ASLR and the
- * clock; ss_lock held */
-static void key_init(void)
+/* secret_init - the kernel's AT_RANDOM bytes, ASLR and the clock; ss_lock
+ * held */
+static void secret_init(void)
 {
 	const void *r = (const void *)getauxval(AT_RANDOM);
-	uint64_t k = mix((uintptr_t)&key_ready ^ (uintptr_t)&k), w[2];
+	uint64_t k = mix((uintptr_t)&secret_ready ^ (uintptr_t)&k), w[2];
 
 #if defined(__x86_64__)
 	k ^= mix(__builtin_ia32_rdtsc());
@@ -66,11 +68,17 @@ static void key_init(void)
 		memcpy(w, r, sizeof(w));	/* 16 bytes, not 8-aligned */
 		k ^= mix(w[0] ^ mix(w[1]));
 	}
-	k |= 1;
-	hak_ss_link_unkey = hak_ss_link_key = k;
-	for (int i = 0; i < 6; i++)	/* Newton: the inverse mod 2^64 */
-		hak_ss_link_unkey *= 2 - k * hak_ss_link_unkey;
-	key_ready = true;
+	secret = k;
+	secret_ready = true;
+}
+
+uint64_t hak_ss_new_key(const void *salt)
+{
+	/* relaxed: the count only makes two keys of one slab differ */
+	uint64_t n = atomic_fetch_add_explicit(&nkeys, 1,
+					       memory_order_relaxed);
+
+	return mix(secret ^ mix((uintptr_t)salt ^ (n << 32) ^ n)) | 1;
 }
 
 static uint32_t all_mask(const struct hak_chunk *c)
@@ -152,8 +160,8 @@ struct hak_slab *hak_ss_acquire(unsigned shift)
 
 	HAK_ASSERT(shift >= SS_MIN_SLAB_SHIFT && shift <= SS_MAX_SLAB_SHIFT);
 	hak_lock(&ss_lock);
-	if (HAK_RELEASE_CHECKS && !key_ready)
-		key_init();
+	if (!secret_ready)
+		secret_init();
 	c = partial[k];
 	if (!c && empty) {
 		c = empty;

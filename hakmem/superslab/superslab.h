@@ -47,28 +47,30 @@
  *   a block p is a carved block start iff hak_ss_block_ok(s, p)
  */
 struct hak_slab {
-	/* tiny front, owner thread only; tiny/slab.c initialises them */
+	/* first line: what the owner's malloc and free read and write, and
+	 * what a remote freer reads before its push */
 	void *free;			/* owner-local free list of block bases */
 	uint32_t used;			/* see invariants above */
 	uint32_t capacity;		/* blocks that fit: usable / stride */
 	/* any thread, atomic */
 	_Atomic uintptr_t owner_tag;	/* owner | HAK_TAG_* flags; 0 = none */
-	/* block check (hak_ss_block_ok): read by anyone holding a block */
+	/* block check and link keys (hak_ss_block_init): read by anyone
+	 * holding a block of the slab */
 	uint64_t mul;			/* hak_ss_block_mul(stride) */
 	char *start;			/* first block: hak_ss_slab_start() */
-	char *bump;			/* first never-carved block */
 	uint64_t carved;		/* blocks carved so far (64 bits: one
 					 * compare with hak_ss_block_q) */
-	uint32_t stride;		/* block size in bytes */
-	uint8_t cls;			/* size class */
-	uint8_t pad_[3];
+	uint64_t key, unkey;		/* the links' key and its inverse */
 	/* second line: the list links and the queue other threads CAS */
 	/* hak_list links of whoever holds the slab: its owner heap's lists
 	 * (tiny, owner only) or, while published, the mailbox (remote/, under
 	 * its lock); the publish/adopt hand-over passes them on */
 	struct hak_slab *next, *prev;
 	_Atomic uintptr_t remote;	/* remote/: MPSC queue head */
-	uint8_t pad2_[40];
+	char *bump;			/* first never-carved block (owner) */
+	uint32_t stride;		/* block size in bytes */
+	uint8_t cls;			/* size class */
+	uint8_t pad_[27];
 };
 HAK_BUILD_BUG_ON(sizeof(struct hak_slab) != 128);
 
@@ -182,40 +184,43 @@ HAK_FAST size_t hak_ss_slab_usable(const struct hak_slab *s)
  * it to the next free block of its list (the owner's free list or the
  * remote queue), its second word holds HAK_SS_FREE_MARK:
  *
- *   word 0 = next * hak_ss_link_key    (mod 2^64; NULL stays 0)
+ *   word 0 = next * s->key    (mod 2^64; NULL stays 0)
  *   word 1 = HAK_SS_FREE_MARK
  *
- * The key is odd, random per process (set before the first slab is handed
- * out, never changed: a fork child keeps it).  Without it a forged link
- * decodes to a random pointer, and any change to the low bytes of a link
- * (a short overflow) moves the decoded pointer by a random multiple of the
- * inverse key: the pop-time check (hak_ss_near) then sees it leave the
- * chunk, except with probability 2^-43.  The mark is public: it only
- * flags a block as probably free (a double free), which the caller
- * confirms before it reports; malloc clears it (hak_ss_unmark).
+ * The key is odd and random per slab (hak_ss_block_init(), from a secret
+ * the process picks before its first slab; a fork child keeps both).  It
+ * lives in the slab's first cache line, which malloc and free touch
+ * anyway, where one global key would be one more line for the cache to
+ * keep (and lose to any program that works a set of the L1 hard).
+ * Without it a forged link decodes to a random pointer, and any change to
+ * the low bytes of a link (a short overflow) moves the decoded pointer by
+ * a random multiple of the inverse key: the pop-time check (hak_ss_near)
+ * then sees it leave the chunk, except with probability 2^-43.  The mark
+ * is public: it only flags a block as probably free (a double free), which
+ * the caller confirms before it reports; malloc clears it (hak_ss_unmark).
  */
 #define HAK_SS_FREE_MARK	((uintptr_t)(intptr_t)(int32_t)0xdf5ee7edu)
 
-/* superslab/superslab.c: written once, before any link exists */
-extern HAK_HIDDEN uint64_t hak_ss_link_key, hak_ss_link_unkey;
-
-/* hak_ss_link_push - make @blk a free block whose successor is @next */
-HAK_FAST void hak_ss_link_push(void *blk, const void *next)
+/* hak_ss_link_push - make @blk, a block of @s, a free block whose
+ * successor is @next */
+HAK_FAST void hak_ss_link_push(const struct hak_slab *s, void *blk,
+			       const void *next)
 {
 	if (!HAK_RELEASE_CHECKS) {
 		hak_link_set(blk, next);
 		return;
 	}
-	hak_link_set(blk, (void *)((uintptr_t)next * hak_ss_link_key));
+	hak_link_set(blk, (void *)((uintptr_t)next * s->key));
 	hak_link_set((char *)blk + sizeof(void *), (void *)HAK_SS_FREE_MARK);
 }
 
-/* hak_ss_link_next - free block @blk's successor, decoded, not checked */
-HAK_FAST void *hak_ss_link_next(const void *blk)
+/* hak_ss_link_next - free block @blk of @s: its successor, decoded, not
+ * checked */
+HAK_FAST void *hak_ss_link_next(const struct hak_slab *s, const void *blk)
 {
 	uintptr_t w = (uintptr_t)hak_link_get(blk);
 
-	return (void *)(HAK_RELEASE_CHECKS ? w * hak_ss_link_unkey : w);
+	return (void *)(HAK_RELEASE_CHECKS ? w * s->unkey : w);
 }
 
 /* hak_ss_marked - @blk carries the free mark (probably a free block) */
@@ -280,15 +285,42 @@ HAK_FAST bool hak_ss_block_in_cap(const struct hak_slab *s, const void *p)
 	return hak_ss_block_q(s, p) < s->capacity;
 }
 
+/* hak_ss_inverse - the inverse of odd @k modulo 2^64 */
+HAK_FAST uint64_t hak_ss_inverse(uint64_t k)
+{
+	uint64_t inv = k;
+
+	for (int i = 0; i < 6; i++)	/* Newton: 3 -> 96 correct bits */
+		inv *= 2 - k * inv;
+	return inv;
+}
+
 /* hak_ss_block_mul - the multiplier of hak_ss_block_q() for @stride */
 HAK_FAST uint64_t hak_ss_block_mul(uint32_t stride)
 {
 	unsigned k = (unsigned)__builtin_ctz(stride);
-	uint64_t o = stride >> k, inv = o;
 
-	for (int i = 0; i < 6; i++)	/* Newton: 3 -> 96 correct bits */
-		inv *= 2 - o * inv;
-	return inv << (32 - k);
+	return hak_ss_inverse(stride >> k) << (32 - k);
+}
+
+/* superslab/superslab.c: hak_ss_new_key - an odd key for a slab's links,
+ * random (the process's secret, @salt and a count mixed); a slab acquired
+ * from hak_ss_acquire() orders the secret before it */
+uint64_t hak_ss_new_key(const void *salt);
+
+/*
+ * hak_ss_block_init - the fields superslab.h's checks and links read,
+ * for a slab of blocks of @stride that its front end has just taken:
+ * nothing carved yet, a new key.  The front end calls it with the rest of
+ * its initialisation (tiny/slab.c), before it publishes the slab.
+ */
+HAK_FAST void hak_ss_block_init(struct hak_slab *s, uint32_t stride)
+{
+	s->start = hak_ss_slab_start(s);
+	s->mul = hak_ss_block_mul(stride);
+	s->carved = 0;
+	s->key = hak_ss_new_key(s);
+	s->unkey = hak_ss_inverse(s->key);
 }
 
 /* superslab/superslab.c */

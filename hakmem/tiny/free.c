@@ -26,7 +26,7 @@ void hak_tiny_ff_free(struct hak_slab *s, void *p)
 	HAK_FF_CHECK((tag & HAK_TAG_ALIGNED) ? hak_tiny_in_slab(s, p) :
 		     hak_tiny_on_boundary(s, p), "free of a pointer that is not "
 		     "a block start (interior pointer?)", s->cls, s, p);
-	for (unsigned i = 0; q && i < 64; i++, q = hak_ss_link_next(q)) {
+	for (unsigned i = 0; q && i < 64; i++, q = hak_ss_link_next(s, q)) {
 		HAK_FF_CHECK(q != p, "double free: block already on its "
 			     "slab's free list", s->cls, s, p);
 		HAK_FF_CHECK(hak_tiny_on_boundary(s, q), "free-list next "

@@ -52,7 +52,7 @@ static bool on_chain(const struct hak_slab *s, const void *q, const void *p)
 			return true;
 		if (!linked(s, q))
 			return false;
-		q = hak_ss_link_next(q);
+		q = hak_ss_link_next(s, q);
 	}
 	return false;
 }
@@ -84,14 +84,14 @@ void hak_tiny_free_checked(struct hak_slab *s, void *p)
 	hak_tiny_free_suspect(s, p);
 	if (HAK_FAILFAST)
 		hak_tiny_ff_free(s, p);
-	hak_ss_link_push(p, s->free);
+	hak_ss_link_push(s, p, s->free);
 	s->free = p;
 	s->used--;
 }
 
 void hak_tiny_remote_suspect(struct hak_slab *s, void *p)
 {
-	if (linked(s, hak_ss_link_next(p)))
+	if (linked(s, hak_ss_link_next(s, p)))
 		report(HAK_FAILFAST ? "remote node pushed twice (double free "
 		       "by a thread that does not own the block)" :
 		       "double free (the block is already free; freed again by "
@@ -109,6 +109,6 @@ void hak_tiny_check_live(void *p, unsigned shift, const char *call)
 	if (!(hak_load_relaxed(&s->owner_tag) & HAK_TAG_ALIGNED) &&
 	    !hak_ss_block_in_cap(s, p))
 		report("invalid pointer (not the start of a block)", call, s, p);
-	if (hak_ss_marked(p) && linked(s, hak_ss_link_next(p)))
+	if (hak_ss_marked(p) && linked(s, hak_ss_link_next(s, p)))
 		report("pointer to a freed block (use after free)", call, s, p);
 }

@@ -127,8 +127,8 @@ static bool carve(struct hak_slab *s)
 		n = left;
 	b = s->bump;
 	for (size_t i = 0; i + 1 < n; i++, b += s->stride)
-		hak_ss_link_push(b, b + s->stride);
-	hak_ss_link_push(b, s->free);
+		hak_ss_link_push(s, b, b + s->stride);
+	hak_ss_link_push(s, b, s->free);
 	s->free = s->bump;
 	s->bump = b + s->stride;
 	s->carved += n;

@@ -24,9 +24,8 @@ struct hak_slab *hak_tiny_slab_new(struct hak_heap *h, unsigned c)
 	s->used = 0;
 	s->stride = stride;
 	s->capacity = (uint32_t)(hak_ss_slab_usable(s) / stride);
-	s->start = s->bump = hak_ss_slab_start(s);
-	s->mul = hak_ss_block_mul(stride);
-	s->carved = 0;
+	s->bump = hak_ss_slab_start(s);
+	hak_ss_block_init(s, stride);
 	s->cls = (uint8_t)c;
 	s->next = s->prev = NULL;
 	hak_remote_reset(s);
@@ -62,7 +61,7 @@ static void sink_local(void *ctx, void *blk)
 	if (HAK_FAILFAST) {
 		void *q = s->free;
 
-		for (unsigned i = 0; q && i < 64; i++, q = hak_ss_link_next(q))
+		for (unsigned i = 0; q && i < 64; i++, q = hak_ss_link_next(s, q))
 			HAK_FF_CHECK(q != blk, "remote node pushed twice "
 				     "(double free)", s->cls, s, blk);
 	}
@@ -70,7 +69,7 @@ static void sink_local(void *ctx, void *blk)
 	 * cannot know the carved count, the owner can */
 	if (HAK_RELEASE_CHECKS && hak_unlikely(!hak_ss_block_ok(s, blk)))
 		hak_tiny_bad_head(s, blk);
-	hak_ss_link_push(blk, s->free);
+	hak_ss_link_push(s, blk, s->free);
 	s->free = blk;
 }
 
@@ -125,7 +124,7 @@ bool hak_tiny_slab_valid(const struct hak_slab *s)
 	    (size_t)(s->bump - start) % s->stride)
 		return false;
 	carved = (size_t)(s->bump - start) / s->stride;
-	for (void *q = s->free; q; q = hak_ss_link_next(q)) {
+	for (void *q = s->free; q; q = hak_ss_link_next(s, q)) {
 		if (!hak_tiny_on_boundary(s, q) || (char *)q >= s->bump ||
 		    ++listed > carved)
 			return false;

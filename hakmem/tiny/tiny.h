@@ -261,7 +261,7 @@ HAK_FAST void hak_tiny_free_local(struct hak_slab *s, void *p)
 	}
 	if (HAK_FAILFAST)
 		hak_tiny_ff_free(s, p);
-	hak_ss_link_push(p, s->free);
+	hak_ss_link_push(s, p, s->free);
 	s->free = p;
 	s->used--;
 }
@@ -270,7 +270,7 @@ HAK_FAST void hak_tiny_free_local(struct hak_slab *s, void *p)
  * refill alike) */
 HAK_FAST void *hak_tiny_pop(struct hak_slab *s, void *b, unsigned c)
 {
-	s->free = hak_ss_link_next(b);
+	s->free = hak_ss_link_next(s, b);
 	hak_ss_unmark(b);
 	HAK_FF_CHECK(hak_tiny_on_boundary(s, b), "free-list block outside its "
 		     "slab or off a block boundary", c, s, b);

@@ -21,6 +21,7 @@ static inline struct hak_slab *fake_slab(unsigned shift, uint32_t stride)
 	s->stride = stride;
 	s->capacity = (uint32_t)(hak_ss_slab_usable(s) / stride);
 	s->bump = hak_ss_slab_start(s);
+	hak_ss_block_init(s, stride);
 	s->cls = 0;
 	s->next = s->prev = NULL;
 	hak_remote_reset(s);

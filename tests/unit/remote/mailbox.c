@@ -278,7 +278,7 @@ static void sink(void *ctx, void *blk)
 	seen[off / mslab->stride]++;
 	drained++;
 	/* the owner's free list: owner-only field, plain */
-	hak_ss_link_push(blk, mslab->free);
+	hak_ss_link_push(mslab, blk, mslab->free);
 	mslab->free = blk;
 }
 
@@ -416,7 +416,7 @@ static void test_migrating_owner(int rounds)
 		/* the free list the owners built: each block once */
 		memset(seen, 0, mblocks);
 		for (void *b = mslab->free; b && listed <= mblocks;
-		     b = hak_ss_link_next(b)) {
+		     b = hak_ss_link_next(mslab, b)) {
 			size_t off = (size_t)((char *)b -
 					      hak_ss_slab_start(mslab));
 
