@@ -222,7 +222,10 @@ static void *large_alloc(size_t size, size_t align, bool zero)
 	off = align <= HAK_REG_SIZE ? align : HAK_REG_SIZE;
 	if (size > (size_t)PTRDIFF_MAX - off - 2 * HAK_REG_SIZE)
 		return NULL;
-	need = HAK_ALIGN_UP(off + size, HAK_PAGE_SIZE);
+	/* at least one byte: a 0-byte block at off == 2 MiB would point just
+	 * past its mapping, into a region the registry may give to another
+	 * chunk (the dispatch reads the kind of the pointer's own region) */
+	need = HAK_ALIGN_UP(off + (size ? size : 1), HAK_PAGE_SIZE);
 	if (off == LARGE_OFF_MIN && (h = cache_take(need))) {
 		h->magic = LARGE_MAGIC;
 		if (zero)
