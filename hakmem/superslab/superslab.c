@@ -60,6 +60,7 @@ static uint32_t decay_max = 1000;		/* HAKMEM_DECAY_MS */
 static uint32_t decay_ms = 1000 / 16;		/* the adaptive window */
 static unsigned ops;				/* slab ops since a look */
 static struct hak_ss_retain rs;			/* counters */
+
 static uint32_t all_mask(const struct hak_chunk *c)
 {
 	return c->nslabs == 32 ? 0xffffffffu : (1u << c->nslabs) - 1;

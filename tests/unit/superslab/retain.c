@@ -181,8 +181,11 @@ static void zeros(void)
 
 int main(void)
 {
-	/* start-up first (it applies the HAKMEM_* settings), then ours */
-	free(malloc(1));
+	/* start-up first (it applies the HAKMEM_* settings), then ours;
+	 * volatile: the compiler may drop a malloc/free pair */
+	void *volatile first = malloc(1);
+
+	free(first);
 	hak_ss_config(8UL << 20, 1000);
 	reuse();
 	bound();
