@@ -30,6 +30,9 @@ static const struct option table[HAK_OPT_COUNT] = {
 	/* on by default in the failfast flavour: its failures dump the rings */
 	[HAK_OPT_TRACE_RING] = { "HAKMEM_TRACE_RING", HAK_FAILFAST, 0, 1 },
 	[HAK_OPT_LARGE_CACHE_MS] = { "HAKMEM_LARGE_CACHE_MS", 1000, 0, 3600000 },
+	/* four empty 2 MiB chunks: the cache the RSS-bound tests allow for */
+	[HAK_OPT_RETAIN_MB] = { "HAKMEM_RETAIN_MB", 8, 0, 1L << 20 },
+	[HAK_OPT_DECAY_MS] = { "HAKMEM_DECAY_MS", 1000, 0, 3600000 },
 	[HAK_OPT_PROFILE] = { "HAKMEM_PROFILE", 0, 0, 0 },
 	/* jemalloc's and tcmalloc's default */
 	[HAK_OPT_PROFILE_INTERVAL] = { "HAKMEM_PROFILE_INTERVAL", 524288, 1,

@@ -27,6 +27,8 @@ struct large_hdr {
 	size_t off;			/* user pointer - header */
 	struct large_hdr *next;		/* BigCache list (cache_lock) */
 	uint64_t freed_ms;		/* when it was cached (cache_lock) */
+	bool purged;			/* cached with its pages given back:
+					 * all but the header page read 0 */
 };
 HAK_BUILD_BUG_ON(sizeof(struct large_hdr) > LARGE_OFF_MIN);
 
@@ -185,9 +187,9 @@ static bool cache_put(struct large_hdr *h)
 	if (h->off != LARGE_OFF_MIN || h->map_size > CACHE_MAX_BYTES / 2)
 		return false;
 	/* before it is in the cache: nobody else can take it yet */
-	if (hak_load_relaxed(&cache_hot) < 2)
-		hak_os_decommit((char *)h + HAK_PAGE_SIZE,
-				h->map_size - HAK_PAGE_SIZE);
+	h->purged = hak_load_relaxed(&cache_hot) < 2 &&
+		    hak_os_decommit((char *)h + HAK_PAGE_SIZE,
+				    h->map_size - HAK_PAGE_SIZE) == 0;
 	hak_lock(&cache_lock);
 	h->magic = LARGE_FREED;
 	h->freed_ms = hak_os_now_ms();
@@ -222,11 +224,17 @@ static void *large_alloc(size_t size, size_t align, bool zero)
 	off = align <= HAK_REG_SIZE ? align : HAK_REG_SIZE;
 	if (size > (size_t)PTRDIFF_MAX - off - 2 * HAK_REG_SIZE)
 		return NULL;
-	need = HAK_ALIGN_UP(off + size, HAK_PAGE_SIZE);
+	/* at least one byte: a 0-byte block at off == 2 MiB would point just
+	 * past its mapping, into a region the registry may give to another
+	 * chunk (the dispatch reads the kind of the pointer's own region) */
+	need = HAK_ALIGN_UP(off + (size ? size : 1), HAK_PAGE_SIZE);
 	if (off == LARGE_OFF_MIN && (h = cache_take(need))) {
 		h->magic = LARGE_MAGIC;
+		/* a purged mapping (and what mremap added to it) reads 0
+		 * past its header page: no need to fault it all in */
 		if (zero)
-			memset((char *)h + off, 0, h->map_size - off);
+			memset((char *)h + off, 0, h->purged ?
+			       HAK_PAGE_SIZE - off : h->map_size - off);
 		atomic_fetch_add_explicit(&nlive, 1, memory_order_relaxed);
 		live_grew(h->map_size, 0);
 		return (char *)h + off;
@@ -245,6 +253,7 @@ static void *large_alloc(size_t size, size_t align, bool zero)
 	h->map_size = need;
 	h->off = off;
 	h->next = NULL;
+	h->purged = false;
 	hak_reg_set((uintptr_t)h, HAK_REG_LARGE);
 	hak_trace(HAK_EV_MAP, 0, h, need);
 	atomic_fetch_add_explicit(&nlive, 1, memory_order_relaxed);

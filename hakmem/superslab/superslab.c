@@ -4,15 +4,30 @@
  *
  * Locking: one mutex (ss_lock) guards every chunk's free_mask and list
  * links, the per-shift lists of chunks with free slabs, and the cache of
- * empty chunks.  It is taken once per slab acquire/release, i.e. once per
- * slab's worth of allocations, never on the malloc/free fast path.  mmap and
- * munmap run outside the lock.
+ * empty chunks with its policy state.  It is taken once per slab
+ * acquire/release, i.e. once per slab's worth of allocations, never on the
+ * malloc/free fast path.  mmap, munmap and madvise run outside the lock.
  *
  * Chunk states: PARTIAL (some slabs free, on partial[shift]), FULL (no slab
- * free, on no list), EMPTY (all free, on the empty cache of at most
- * SS_CACHE_MAX chunks, all but one spare decommitted (MADV_DONTNEED); still
- * registered so stale lookups see a valid header).  Retire = clear
+ * free, on no list), EMPTY (all free, in the empty cache: still mapped and
+ * registered, so stale lookups see a valid header).  Retire = clear
  * registry, unmap.
+ *
+ * The empty cache and when its memory goes back (docs/DESIGN.md "Giving
+ * memory back"): at most retain_max chunks (HAKMEM_RETAIN_MB), on two
+ * lists, most recently emptied first.  A chunk that goes empty joins
+ * `dirty` with its pages as they are, so a program that empties and refills
+ * chunks reuses them without a page fault; acquire takes the newest dirty
+ * chunk first.  A dirty chunk left unused for longer than the decay window
+ * is purged (MADV_DONTNEED: mapped, not resident) and moves to `clean`;
+ * past retain_max the oldest chunk, clean first, is unmapped.  The window
+ * adapts between SS_DECAY_MIN_MS and HAKMEM_DECAY_MS: a clean chunk that is
+ * taken again within the maximum proves that it was purged too early (the
+ * window doubles, or grows to that chunk's idle time); every purge of an
+ * idle chunk shrinks it by an eighth.  The clock (CLOCK_MONOTONIC_COARSE)
+ * is read only when a chunk goes empty or leaves the cache, and on every
+ * SS_DECAY_EVERY-th acquire or release while a dirty chunk waits.
+ * hak_ss_trim() unmaps the whole cache.
  */
 #include "superslab/superslab.h"
 
@@ -25,14 +40,27 @@
 #include "os/os.h"
 
 #define SS_NSHIFT	(SS_MAX_SLAB_SHIFT - SS_MIN_SLAB_SHIFT + 1)
-#define SS_CACHE_MAX	4
+#define SS_DECAY_MIN_MS	4	/* a tick of the coarse clock */
+#define SS_DECAY_EVERY	32	/* slab ops between two looks at the clock */
+
+/* a list of empty chunks, newest at the head; ss_lock */
+struct cq {
+	struct hak_chunk *head, *tail;
+	unsigned n;
+};
 
 static pthread_mutex_t ss_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_chunk *partial[SS_NSHIFT];	/* ss_lock */
-static struct hak_chunk *empty;			/* ss_lock */
-static unsigned nempty;				/* ss_lock */
+static struct cq dirty, clean;			/* ss_lock: the empty cache */
+static unsigned purging;			/* ss_lock: out being purged */
 static struct hak_chunk *all_chunks;		/* ss_lock: every chunk */
 static _Atomic size_t nchunks;			/* stats only: relaxed */
+/* the policy (ss_lock): set by hak_ss_config(), these defaults before */
+static unsigned retain_max = 4;			/* HAKMEM_RETAIN_MB / 2 */
+static uint32_t decay_max = 1000;		/* HAKMEM_DECAY_MS */
+static uint32_t decay_ms = 1000 / 16;		/* the adaptive window */
+static unsigned ops;				/* slab ops since a look */
+static struct hak_ss_retain rs;			/* counters */
 
 /*
  * The secret behind every slab's link key (superslab.h,
@@ -152,9 +180,171 @@ static struct hak_slab *take_slab(struct hak_chunk *c)
 	return &c->slabs[i];
 }
 
+/* ---- the empty cache ----------------------------------------------------- */
+
+static void cq_push(struct cq *q, struct hak_chunk *c)
+{
+	hak_list_push(&q->head, c);
+	if (!q->tail)
+		q->tail = c;
+	q->n++;
+}
+
+static void cq_del(struct cq *q, struct hak_chunk *c)
+{
+	hak_list_del_fifo(&q->head, &q->tail, c);
+	q->n--;
+}
+
+/* cq_take_all - empty @q; its chunks, linked through next */
+static struct hak_chunk *cq_take_all(struct cq *q)
+{
+	struct hak_chunk *list = q->head;
+
+	q->head = q->tail = NULL;
+	q->n = 0;
+	return list;
+}
+
+/* evict - ss_lock: past retain_max, the oldest cached chunks (clean ones
+ * first: their pages are gone already) leave the cache for @retire */
+static void evict(struct hak_chunk **retire)
+{
+	while (dirty.n + clean.n + purging > retain_max &&
+	       (clean.tail || dirty.tail)) {
+		struct cq *q = clean.tail ? &clean : &dirty;
+		struct hak_chunk *c = q->tail;
+
+		cq_del(q, c);
+		all_del(c);
+		c->next = *retire;
+		*retire = c;
+		rs.unmapped++;
+	}
+}
+
+/* decay_floor - ss_lock: the smallest window (0 with HAKMEM_DECAY_MS=0) */
+static uint32_t decay_floor(void)
+{
+	return decay_max < SS_DECAY_MIN_MS ? decay_max : SS_DECAY_MIN_MS;
+}
+
+/*
+ * decay - ss_lock: the dirty chunks idle for the window or longer (the
+ * tail: oldest first) leave the cache for @purge, counted in `purging`
+ * until they come back clean; each shrinks the window by an eighth.
+ */
+static void decay(uint64_t now, struct hak_chunk **purge)
+{
+	struct hak_chunk *c;
+
+	ops = 0;
+	while ((c = dirty.tail) && now - c->empty_ms >= decay_ms) {
+		cq_del(&dirty, c);
+		c->next = *purge;
+		*purge = c;
+		purging++;
+		rs.purged++;
+		decay_ms -= decay_ms / 8;
+		if (decay_ms < decay_floor())
+			decay_ms = decay_floor();
+	}
+}
+
+/*
+ * cache_take - ss_lock: a cached chunk for a new slab, the most recently
+ * emptied dirty one first.  A clean chunk taken within decay_max of going
+ * empty was purged too early: the window grows to cover that idle time.
+ */
+static struct hak_chunk *cache_take(void)
+{
+	struct hak_chunk *c = dirty.head;
+	uint64_t idle;
+
+	if (c) {
+		cq_del(&dirty, c);
+		rs.hits++;
+		return c;
+	}
+	c = clean.head;
+	if (!c)
+		return NULL;
+	cq_del(&clean, c);
+	idle = hak_os_now_ms() - c->empty_ms;
+	if (idle <= decay_max) {
+		rs.misses++;
+		decay_ms = decay_ms * 2 > idle ? decay_ms * 2 : (uint32_t)idle;
+		if (decay_ms > decay_max)
+			decay_ms = decay_max;
+	}
+	return c;
+}
+
+/*
+ * settle - outside ss_lock: unmap @retire, purge @purge and give the purged
+ * chunks back to the cache as clean (they kept their place in the bound
+ * while out: `purging`).
+ */
+static void settle(struct hak_chunk *retire, struct hak_chunk *purge)
+{
+	struct hak_chunk *c, *next;
+
+	for (c = retire; c; c = next) {
+		next = c->next;
+		unmap_chunk(c);
+	}
+	if (!purge)
+		return;
+	for (c = purge; c; c = c->next)
+		hak_os_decommit((char *)c + SS_HDR, SS_SIZE - SS_HDR);
+	retire = NULL;
+	hak_lock(&ss_lock);
+	for (c = purge; c; c = next) {
+		next = c->next;
+		purging--;
+		cq_push(&clean, c);
+	}
+	evict(&retire);		/* a smaller bound set meanwhile */
+	hak_unlock(&ss_lock);
+	settle(retire, NULL);
+}
+
+/* look - ss_lock: now and then, while dirty chunks wait, the clock */
+static void look(struct hak_chunk **purge)
+{
+	if (dirty.n && ++ops >= SS_DECAY_EVERY)
+		decay(hak_os_now_ms(), purge);
+}
+
+void hak_ss_config(size_t retain_bytes, long decay_max_ms)
+{
+	struct hak_chunk *retire = NULL;
+
+	hak_lock(&ss_lock);
+	retain_max = (unsigned)(retain_bytes / SS_SIZE);
+	decay_max = (uint32_t)decay_max_ms;
+	decay_ms = decay_max / 16 > decay_floor() ? decay_max / 16 :
+		   decay_floor();
+	evict(&retire);
+	hak_unlock(&ss_lock);
+	settle(retire, NULL);
+}
+
+void hak_ss_retain_get(struct hak_ss_retain *out)
+{
+	hak_lock(&ss_lock);
+	*out = rs;
+	out->dirty = dirty.n;
+	out->clean = clean.n + purging;
+	out->decay_ms = decay_ms;
+	hak_unlock(&ss_lock);
+}
+
+/* ---- acquire, release, trim -------------------------------------------- */
+
 struct hak_slab *hak_ss_acquire(unsigned shift)
 {
-	struct hak_chunk *c, *fresh = NULL;
+	struct hak_chunk *c, *fresh = NULL, *purge = NULL;
 	struct hak_slab *s;
 	unsigned k = shift - SS_MIN_SLAB_SHIFT;
 
@@ -162,19 +352,19 @@ struct hak_slab *hak_ss_acquire(unsigned shift)
 	hak_lock(&ss_lock);
 	if (!secret_ready)
 		secret_init();
+	look(&purge);
 	c = partial[k];
-	if (!c && empty) {
-		c = empty;
-		hak_list_del(&empty, c);
-		nempty--;
+	if (!c && (c = cache_take())) {
 		format(c, shift);
 		hak_list_push(&partial[k], c);
 	}
 	if (!c) {
 		hak_unlock(&ss_lock);
+		settle(NULL, purge);
 		fresh = map_chunk();
 		if (!fresh)
 			return NULL;
+		purge = NULL;
 		hak_lock(&ss_lock);
 		format(fresh, shift);
 		all_add(fresh);
@@ -183,13 +373,15 @@ struct hak_slab *hak_ss_acquire(unsigned shift)
 	}
 	s = take_slab(c);
 	hak_unlock(&ss_lock);
+	settle(NULL, purge);
 	/* geometry only: the caller initialises the slab's fields */
 	return s;
 }
 
 void hak_ss_release(struct hak_slab *s)
 {
-	struct hak_chunk *c = hak_ss_chunk_of((uintptr_t)s), *retire = NULL;
+	struct hak_chunk *c = hak_ss_chunk_of((uintptr_t)s);
+	struct hak_chunk *retire = NULL, *purge = NULL;
 	unsigned i = hak_ss_slab_index(s);
 	uint32_t was;
 
@@ -204,41 +396,37 @@ void hak_ss_release(struct hak_slab *s)
 	if (!was)
 		hak_list_push(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
 	if (c->free_mask == all_mask(c)) {
+		/* empty: into the cache with its pages, newest first */
 		hak_list_del(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
-		if (nempty < SS_CACHE_MAX) {
-			/* keep the mapping; past the first spare give the pages
-			 * back, under the lock since once cached it may be reused */
-			if (nempty)
-				hak_os_decommit((char *)c + SS_HDR,
-						SS_SIZE - SS_HDR);
-			hak_list_push(&empty, c);
-			nempty++;
-		} else {
-			all_del(c);
-			retire = c;
-		}
+		c->empty_ms = hak_os_now_ms();
+		cq_push(&dirty, c);
+		decay(c->empty_ms, &purge);
+		evict(&retire);
+	} else {
+		look(&purge);
 	}
 	hak_unlock(&ss_lock);
-	if (retire)
-		unmap_chunk(retire);
+	settle(retire, purge);
 }
 
 size_t hak_ss_trim(void)
 {
-	struct hak_chunk *list, *c;
+	struct hak_chunk *list[2], *c, *next;
 	size_t bytes = 0;
 
 	hak_lock(&ss_lock);
-	list = empty;
-	empty = NULL;
-	nempty = 0;
-	for (c = list; c; c = c->next)
-		all_del(c);
+	list[0] = cq_take_all(&dirty);
+	list[1] = cq_take_all(&clean);
+	for (unsigned k = 0; k < 2; k++)
+		for (c = list[k]; c; c = c->next)
+			all_del(c);
 	hak_unlock(&ss_lock);
-	while ((c = list)) {
-		list = c->next;
-		unmap_chunk(c);
-		bytes += SS_SIZE;
+	for (unsigned k = 0; k < 2; k++) {
+		for (c = list[k]; c; c = next) {
+			next = c->next;
+			unmap_chunk(c);
+			bytes += SS_SIZE;
+		}
 	}
 	return bytes;
 }
@@ -287,5 +475,8 @@ void hak_ss_fork_parent(void)
 
 void hak_ss_fork_child(void)
 {
+	/* a chunk another thread was purging stays out of the child's
+	 * cache: mapped, counted as empty by hak_ss_usage(), never reused */
+	purging = 0;
 	pthread_mutex_init(&ss_lock, NULL);
 }

@@ -111,6 +111,7 @@ struct hak_chunk {
 	uint8_t nslabs;			/* SS_SIZE >> shift */
 	uint8_t pad_[2];
 	uint32_t free_mask;		/* slabs not out; ss lock */
+	uint64_t empty_ms;		/* when it last went empty; ss lock */
 	struct hak_chunk *next, *prev;	/* ss lists; ss lock */
 	struct hak_chunk *all_next, *all_prev;	/* every chunk; ss lock */
 };
@@ -335,6 +336,25 @@ struct hak_slab *hak_ss_acquire(unsigned shift);
 void hak_ss_release(struct hak_slab *s);
 /* hak_ss_trim - unmap every cached empty chunk; returns bytes released. */
 size_t hak_ss_trim(void);
+/*
+ * hak_ss_config - the empty cache's policy (docs/DESIGN.md "Giving memory
+ * back"): keep at most @retain_bytes of empty chunks mapped
+ * (HAKMEM_RETAIN_MB); purge a cached chunk's pages once it has been idle
+ * for the adaptive window, at most @decay_max_ms (HAKMEM_DECAY_MS; 0:
+ * at once).  Called once at start-up; the defaults are 8 MiB and 1000 ms.
+ */
+void hak_ss_config(size_t retain_bytes, long decay_max_ms);
+/* hak_ss_retain - the empty cache now, and its counters since start-up */
+struct hak_ss_retain {
+	size_t dirty;		/* empty chunks with their pages */
+	size_t clean;		/* empty chunks purged (mapped, not resident) */
+	uint32_t decay_ms;	/* the window now */
+	uint64_t hits;		/* chunks taken again while dirty */
+	uint64_t misses;	/* taken again after an early purge */
+	uint64_t purged;	/* purges of idle chunks */
+	uint64_t unmapped;	/* chunks unmapped past the bound */
+};
+void hak_ss_retain_get(struct hak_ss_retain *out);
 /* hak_ss_chunks - chunks currently mapped. */
 size_t hak_ss_chunks(void);
 /*
