@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/unit/debug/debug_test.h - what the debug box's unit tests share:
- * malloc_stats()'s table, read back from the pipe the test put on stderr.
+ * malloc_stats()'s table, read back from the pipe the test put on stderr,
+ * and a re-run of the test itself with another environment.
  */
 #ifndef HAK_TESTS_DEBUG_TEST_H
 #define HAK_TESTS_DEBUG_TEST_H
 
 #include <malloc.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +35,37 @@ static inline const char *stats_table(int fd)
 			break;
 	}
 	return buf;
+}
+
+/*
+ * rerun - run this program again (/proc/self/exe) as `ARGV0 --child`
+ * with environment @env, read what it prints into @out (NUL-terminated,
+ * at most @cap - 1 bytes) and return its wait status.
+ */
+static inline int rerun(char **argv, char *env[], char *out, size_t cap)
+{
+	int fds[2], status = -1;
+	ssize_t n;
+	pid_t pid;
+
+	out[0] = 0;
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char *args[] = { argv[0], "--child", NULL };
+
+		dup2(fds[1], 1);
+		execve("/proc/self/exe", args, env);
+		_exit(127);
+	}
+	close(fds[1]);
+	n = read(fds[0], out, cap - 1);
+	if (n > 0)
+		out[n] = 0;
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	return status;
 }
 
 #endif /* HAK_TESTS_DEBUG_TEST_H */

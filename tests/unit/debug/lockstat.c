@@ -70,27 +70,9 @@ static int child(void)
 /* run ourselves with @env; the child's two snapshots */
 static void run(char **argv, char *env[], long *a0, long *a1)
 {
-	char out[128] = "";
-	int fds[2], status;
-	ssize_t n;
-	pid_t pid;
+	char out[128];
+	int status = rerun(argv, env, out, sizeof(out));
 
-	if (pipe(fds))
-		t_die("pipe");
-	pid = fork();
-	if (pid == 0) {
-		char *args[] = { argv[0], "--child", NULL };
-
-		dup2(fds[1], 1);
-		execve("/proc/self/exe", args, env);
-		_exit(127);
-	}
-	close(fds[1]);
-	n = read(fds[0], out, sizeof(out) - 1);
-	if (n > 0)
-		out[n] = 0;
-	close(fds[0]);
-	waitpid(pid, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d",
 	      status);
 	if (!CHECK(sscanf(out, "%ld %ld", a0, a1) == 2, "child said '%s'",

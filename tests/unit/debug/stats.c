@@ -79,32 +79,16 @@ static int child(void)
 int main(int argc, char **argv)
 {
 	unsigned long da, df;
-	char out[128] = "";
-	int fds[2], status;
-	ssize_t n;
-	pid_t pid;
+	char *env[] = { "HAKMEM_STATS=1", NULL };
+	char out[128];
+	int status;
 
 #if defined(HAK_TEST_API_ONLY) || HAK_ASAN || HAK_VALGRIND
 	return T_SKIP;
 #endif
 	if (argc > 1 && !strcmp(argv[1], "--child"))
 		return child();
-	if (pipe(fds))
-		t_die("pipe");
-	pid = fork();
-	if (pid == 0) {
-		char *args[] = { argv[0], "--child", NULL };
-		char *env[] = { "HAKMEM_STATS=1", NULL };
-
-		dup2(fds[1], 1);
-		execve("/proc/self/exe", args, env);
-		_exit(127);
-	}
-	close(fds[1]);
-	n = read(fds[0], out, sizeof(out) - 1);
-	if (n > 0)
-		out[n] = 0;
-	waitpid(pid, &status, 0);
+	status = rerun(argv, env, out, sizeof(out));
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d",
 	      status);
 	/* the snapshots themselves may allocate nothing: counts are exact */
