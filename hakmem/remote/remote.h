@@ -91,8 +91,7 @@ HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
 
 	while (node) {
 		if (HAK_RELEASE_CHECKS &&
-		    hak_unlikely(((node ^ (uintptr_t)s) >> SS_SHIFT) ||
-				 !hak_ss_block_in_cap(s, (void *)node) ||
+		    hak_unlikely(!hak_ss_block_of(s, (void *)node) ||
 				 n >= s->capacity))
 			hak_remote_bad(s, (void *)node, n);
 		uintptr_t next = (uintptr_t)hak_ss_link_next(s, (void *)node);

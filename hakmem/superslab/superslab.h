@@ -296,6 +296,15 @@ HAK_FAST uint64_t hak_ss_inverse(uint64_t k)
 	return inv;
 }
 
+/* hak_ss_block_of - @p, which may point anywhere (a decoded link), lies
+ * in @s's chunk and starts one of its blocks (hak_ss_block_q() is exact
+ * only within 2 MiB of the slab's start, hence the chunk test first) */
+HAK_FAST bool hak_ss_block_of(const struct hak_slab *s, const void *p)
+{
+	return !(((uintptr_t)p ^ (uintptr_t)s) >> SS_SHIFT) &&
+	       hak_ss_block_in_cap(s, p);
+}
+
 /* hak_ss_block_mul - the multiplier of hak_ss_block_q() for @stride */
 HAK_FAST uint64_t hak_ss_block_mul(uint32_t stride)
 {

@@ -39,8 +39,7 @@ void hak_tiny_bad_head(struct hak_slab *s, void *b)
  * the end of a list, or a block of @s */
 static bool linked(const struct hak_slab *s, const void *next)
 {
-	return !next || (!(((uintptr_t)next ^ (uintptr_t)s) >> SS_SHIFT) &&
-			 hak_ss_block_in_cap(s, next));
+	return !next || hak_ss_block_of(s, next);
 }
 
 /* on_chain - @p is on the chain from @q; the walk stops at the first link
