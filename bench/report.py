@@ -158,6 +158,20 @@ def ratio(cells, bench, alloc, which):
     return a[0] / b[0]
 
 
+def ratio_rows(cells, benches, allocs, field):
+    """A row per benchmark: each allocator's median @field over mimalloc's
+    (two decimals), or the gap's text where there is no ratio."""
+    rows = []
+    for b in benches:
+        r = [b.name]
+        for a in allocs:
+            v = ratio(cells, b.name, a, field)
+            r.append(f"{v:.2f}" if v is not None else
+                     cell_text(cells, b, a, lambda c: ""))
+        rows.append(r)
+    return rows
+
+
 def cell_text(cells, bench, alloc, fn):
     c = cells.get((bench.name, alloc))
     if c is None:
@@ -288,15 +302,8 @@ def render(meta, rows, csv_rel, instr, kept, log, charts):
              "1.00 is faster than mimalloc.  (For tiny-hot, throughput is "
              "pairs per second: the inverse of the ns per pair below.)")
     L.append("")
-    trows = []
-    for b in benches:
-        r = [b.name]
-        for a in allocs:
-            v = ratio(cells, b.name, a, "ops")
-            r.append(f"{v:.2f}" if v is not None else
-                     cell_text(cells, b, a, lambda c: ""))
-        trows.append(r)
-    L.append(md_table(["benchmark"] + allocs, trows))
+    L.append(md_table(["benchmark"] + allocs,
+                      ratio_rows(cells, benches, allocs, "ops")))
     L.append("")
     if CHART_TPUT in charts:
         L.append(f"![throughput relative to mimalloc]({CHART_TPUT})")
@@ -329,15 +336,8 @@ def render(meta, rows, csv_rel, instr, kept, log, charts):
         trows.append(r)
     L.append(md_table(["benchmark"] + allocs, trows))
     L.append("")
-    trows = []
-    for b in benches:
-        r = [b.name]
-        for a in allocs:
-            v = ratio(cells, b.name, a, "rss")
-            r.append(f"{v:.2f}" if v is not None else
-                     cell_text(cells, b, a, lambda c: ""))
-        trows.append(r)
-    L.append(md_table(["peak RSS / mimalloc's"] + allocs, trows))
+    L.append(md_table(["peak RSS / mimalloc's"] + allocs,
+                      ratio_rows(cells, benches, allocs, "rss")))
     L.append("")
     if CHART_RSS in charts:
         L.append(f"![peak RSS]({CHART_RSS})")
