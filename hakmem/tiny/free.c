@@ -64,7 +64,9 @@ bool hak_tiny_valid(const void *p, unsigned shift)
 
 /*
  * remote_free - push block base @p onto @s's queue and, when the queue was
- * empty, hint @owner (if any) that class s->cls has a slab to scan.
+ * empty, hint @owner (if any) that class s->cls has a slab to scan.  A
+ * block already marked free is a suspected double free, confirmed first
+ * (hak_tiny_remote_suspect()).
  * Everything read from @s is read before the push: after it the owner may
  * drain and release the slab.
  */
@@ -73,6 +75,9 @@ static inline void remote_free(struct hak_slab *s, void *p,
 {
 	uint64_t bit = 1ULL << s->cls;
 
+	/* a block marked free: a double free if its link says so */
+	if (hak_unlikely(hak_ss_marked(p)))
+		hak_tiny_remote_suspect(s, p);
 	if (hak_remote_push(s, p) && owner)
 		/* release: the owner's acquire on the hint sees our push */
 		atomic_fetch_or_explicit(&owner->remote_hint, bit,
@@ -173,8 +178,6 @@ retry:
 	if (hak_tiny_counting)
 		stat_add(h, s->cls, TS_REMOTE, 1);
 	hak_trace(HAK_EV_REMOTE_PUSH, s->cls, base, (uintptr_t)owner);
-	if (hak_unlikely(hak_ss_marked(base)))
-		hak_tiny_remote_suspect(s, base);
 	remote_free(s, base, owner);
 }
 
@@ -203,7 +206,5 @@ void hak_tiny_free_slow(struct hak_slab *s, void *p)
 		free_other(s, p, start);
 		return;
 	}
-	if (hak_unlikely(hak_ss_marked(p)))
-		hak_tiny_remote_suspect(s, p);
 	remote_free(s, p, owner);
 }
