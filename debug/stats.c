@@ -8,7 +8,8 @@
  * and free takes the slow path, where counting costs nothing on the fast
  * path); without it those columns print '-'.  The other columns are slow
  * path events and always counted.  With HAKMEM_STATS=1 the global locks'
- * acquisitions come after the table (debug/lockstat.c).
+ * acquisitions come after the table (debug/lockstat.c); then the
+ * empty-chunk cache's state and counters, and the summary line.
  */
 #include "debug/debug.h"
 
@@ -17,6 +18,7 @@
 #include "large/large.h"
 #include "os/os.h"
 #include "remote/remote.h"
+#include "superslab/superslab.h"
 #include "tiny/tiny.h"
 
 static void out(const char *buf, int n)
@@ -40,6 +42,31 @@ static int num(char *b, size_t n, uint64_t v, bool known)
 		b[at++] = tmp[i];
 	b[at] = 0;
 	return at;
+}
+
+/* retain_print - the empty-chunk cache (docs/DESIGN.md "Giving memory
+ * back"); never waits for its lock: at exit another thread may hold it */
+static void retain_print(void)
+{
+	struct hak_ss_retain r;
+	char line[256];
+	int n;
+
+	if (!hak_ss_retain_try(&r)) {
+		n = hak_snprintf(line, sizeof(line),
+				 "hakmem: empty chunks: busy\n");
+	} else {
+		n = hak_snprintf(line, sizeof(line),
+				 "hakmem: empty chunks: dirty=%zu clean=%zu "
+				 "window=%u ms hits=%llu misses=%llu "
+				 "purged=%llu unmapped=%llu\n",
+				 r.dirty, r.clean, (unsigned)r.decay_ms,
+				 (unsigned long long)r.hits,
+				 (unsigned long long)r.misses,
+				 (unsigned long long)r.purged,
+				 (unsigned long long)r.unmapped);
+	}
+	out(line, n);
 }
 
 void hak_dbg_stats_print(void)
@@ -94,6 +121,7 @@ void hak_dbg_stats_print(void)
 	out(line, n);
 
 	hak_dbg_lock_stats_print();	/* the summary line stays last */
+	retain_print();
 
 	/* the boxes' counters read directly (what hak_stats_get() gathers
 	 * for the public API): debug/ calls down only */

@@ -330,14 +330,32 @@ void hak_ss_config(size_t retain_bytes, long decay_max_ms)
 	settle(retire, NULL);
 }
 
-void hak_ss_retain_get(struct hak_ss_retain *out)
+/* retain_copy - ss_lock: the cache and its counters into @out */
+static void retain_copy(struct hak_ss_retain *out)
 {
-	hak_lock(&ss_lock);
 	*out = rs;
 	out->dirty = dirty.n;
 	out->clean = clean.n + purging;
 	out->decay_ms = decay_ms;
+}
+
+void hak_ss_retain_get(struct hak_ss_retain *out)
+{
+	hak_lock(&ss_lock);
+	retain_copy(out);
 	hak_unlock(&ss_lock);
+}
+
+bool hak_ss_retain_try(struct hak_ss_retain *out)
+{
+	hak_lock_depth++;	/* as hak_lock(): fork.c's signal guard */
+	if (pthread_mutex_trylock(&ss_lock)) {
+		hak_lock_depth--;
+		return false;
+	}
+	retain_copy(out);
+	hak_unlock(&ss_lock);
+	return true;
 }
 
 /* ---- acquire, release, trim -------------------------------------------- */

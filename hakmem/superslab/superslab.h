@@ -364,6 +364,10 @@ struct hak_ss_retain {
 	uint64_t unmapped;	/* chunks unmapped past the bound */
 };
 void hak_ss_retain_get(struct hak_ss_retain *out);
+/* hak_ss_retain_try - the same without waiting: false, and @out untouched,
+ * when the lock is busy (the statistics printer, which may run at exit
+ * while another thread holds it) */
+bool hak_ss_retain_try(struct hak_ss_retain *out);
 /* hak_ss_chunks - chunks currently mapped. */
 size_t hak_ss_chunks(void);
 /*

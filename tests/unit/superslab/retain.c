@@ -12,12 +12,14 @@
  *     again) at a later release, still mapped; taken again within the
  *     maximum delay it counts as a miss and the window grows;
  *   - a decay maximum of 0 purges at once, a bound of 0 unmaps at once;
- *   - hak_ss_trim() unmaps the whole cache.
+ *   - hak_ss_trim() unmaps the whole cache;
+ *   - malloc_stats() prints the cache and its counters as they are.
  * Before the policy, a chunk past the first cached one was purged the
  * moment it went empty (the reuse check below failed).
  */
 #include "helpers.h"
 #include "superslab/superslab.h"
+#include "unit/debug/debug_test.h"
 
 #define BIG	SS_MAX_SLAB_SHIFT
 #define N	6
@@ -179,6 +181,45 @@ static void zeros(void)
 	      r.clean, hak_ss_chunks(), c0);
 }
 
+/* malloc_stats()'s "empty chunks" line says what hak_ss_retain_get() says */
+static void printed(void)
+{
+	struct hak_ss_retain r;
+	unsigned long long h, m, p, u;
+	size_t d, c;
+	unsigned w;
+	const char *buf, *line;
+	int fds[2], saved;
+
+#ifdef HAK_TEST_API_ONLY
+	return;		/* malloc_stats() is the sanitizer's there */
+#endif
+	saved = dup(2);
+	CHECK(pipe(fds) == 0 && saved >= 0, "pipe");
+	dup2(fds[1], 2);
+	buf = stats_table(fds[0]);
+	dup2(saved, 2);
+	close(saved);
+	close(fds[0]);
+	close(fds[1]);
+	r = now();	/* nothing between: malloc_stats() allocates nothing */
+	line = strstr(buf, "hakmem: empty chunks: ");
+	CHECK(line && sscanf(line, "hakmem: empty chunks: dirty=%zu clean=%zu "
+			     "window=%u ms hits=%llu misses=%llu purged=%llu "
+			     "unmapped=%llu", &d, &c, &w, &h, &m, &p, &u) == 7,
+	      "no empty-chunk line in malloc_stats(): %.300s", buf);
+	if (!line)
+		return;
+	CHECK(d == r.dirty && c == r.clean && w == r.decay_ms &&
+	      h == r.hits && m == r.misses && p == r.purged && u == r.unmapped,
+	      "printed %zu %zu %u %llu %llu %llu %llu, the cache says %zu %zu "
+	      "%u %llu %llu %llu %llu", d, c, w, h, m, p, u, r.dirty, r.clean,
+	      (unsigned)r.decay_ms, (unsigned long long)r.hits,
+	      (unsigned long long)r.misses, (unsigned long long)r.purged,
+	      (unsigned long long)r.unmapped);
+	CHECK(u > 0 && h > 0, "the run above unmapped %llu, reused %llu", u, h);
+}
+
 int main(void)
 {
 	/* start-up first (it applies the HAKMEM_* settings), then ours;
@@ -191,5 +232,6 @@ int main(void)
 	bound();
 	decay();
 	zeros();
+	printed();
 	return t_result();
 }
