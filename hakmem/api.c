@@ -63,6 +63,8 @@ void hak_init(void)
 			      hak_opt(HAK_OPT_PROFILE_INTERVAL));
 		hak_large_config(hak_opt(HAK_OPT_LARGE_CACHE_MS));
 		hak_ss_config((size_t)hak_opt(HAK_OPT_RETAIN_MB) << 20,
+			      (size_t)hak_opt(HAK_OPT_RETAIN_BURST_MB) << 20,
+			      hak_opt(HAK_OPT_RETAIN_BURST_MS),
 			      hak_opt(HAK_OPT_DECAY_MS));
 		/* the profiler, like the trace ring, wants every malloc and
 		 * free in a slow path: the tiny box's shadow heaps */

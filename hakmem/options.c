@@ -32,6 +32,9 @@ static const struct option table[HAK_OPT_COUNT] = {
 	[HAK_OPT_LARGE_CACHE_MS] = { "HAKMEM_LARGE_CACHE_MS", 1000, 0, 3600000 },
 	/* four empty 2 MiB chunks: the cache the RSS-bound tests allow for */
 	[HAK_OPT_RETAIN_MB] = { "HAKMEM_RETAIN_MB", 8, 0, 1L << 20 },
+	/* a burst of transient threads needs 12 MiB more (docs/DESIGN.md) */
+	[HAK_OPT_RETAIN_BURST_MB] = { "HAKMEM_RETAIN_BURST_MB", 64, 0, 1L << 20 },
+	[HAK_OPT_RETAIN_BURST_MS] = { "HAKMEM_RETAIN_BURST_MS", 50, 0, 60000 },
 	[HAK_OPT_DECAY_MS] = { "HAKMEM_DECAY_MS", 1000, 0, 3600000 },
 	[HAK_OPT_PROFILE] = { "HAKMEM_PROFILE", 0, 0, 0 },
 	/* jemalloc's and tcmalloc's default */

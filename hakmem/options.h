@@ -13,6 +13,8 @@ enum hak_opt {
 	HAK_OPT_TRACE_RING,	/* HAKMEM_TRACE_RING: per-thread event rings */
 	HAK_OPT_LARGE_CACHE_MS,	/* HAKMEM_LARGE_CACHE_MS: BigCache delay */
 	HAK_OPT_RETAIN_MB,	/* HAKMEM_RETAIN_MB: empty chunks kept mapped */
+	HAK_OPT_RETAIN_BURST_MB, /* HAKMEM_RETAIN_BURST_MB: ... and briefly */
+	HAK_OPT_RETAIN_BURST_MS, /* HAKMEM_RETAIN_BURST_MS: how briefly */
 	HAK_OPT_DECAY_MS,	/* HAKMEM_DECAY_MS: longest purge delay */
 	HAK_OPT_PROFILE,	/* HAKMEM_PROFILE: heap profile file (string) */
 	HAK_OPT_PROFILE_INTERVAL, /* HAKMEM_PROFILE_INTERVAL: mean bytes per sample */

@@ -57,6 +57,9 @@ static struct hak_chunk *all_chunks;		/* ss_lock: every chunk */
 static _Atomic size_t nchunks;			/* stats only: relaxed */
 /* the policy (ss_lock): set by hak_ss_config(), these defaults before */
 static unsigned retain_max = 4;			/* HAKMEM_RETAIN_MB / 2 */
+static unsigned burst_max;			/* HAKMEM_RETAIN_BURST_MB / 2,
+						 * 0 without a purger */
+static uint32_t burst_ms = 50;			/* HAKMEM_RETAIN_BURST_MS */
 static uint32_t decay_max = 1000;		/* HAKMEM_DECAY_MS */
 static uint32_t decay_ms = 1000 / 16;		/* the adaptive window */
 static unsigned ops;				/* slab ops since a look */
@@ -206,15 +209,35 @@ static struct hak_chunk *cq_take_all(struct cq *q)
 	return list;
 }
 
-/* evict - ss_lock: past retain_max, the oldest cached chunks (clean ones
- * first: their pages are gone already) leave the cache for @retire */
-static void evict(struct hak_chunk **retire)
+/* cached - ss_lock: empty chunks, in the cache or out being purged */
+static unsigned cached(void)
 {
-	while (dirty.n + clean.n + purging > retain_max &&
-	       (clean.tail || dirty.tail)) {
-		struct cq *q = clean.tail ? &clean : &dirty;
-		struct hak_chunk *c = q->tail;
+	return dirty.n + clean.n + purging;
+}
 
+/* oldest - ss_lock: the cached chunk that leaves first (clean ones first:
+ * their pages are gone already), or NULL */
+static struct hak_chunk *oldest(struct cq **q)
+{
+	*q = clean.tail ? &clean : &dirty;
+	return (*q)->tail;
+}
+
+/*
+ * evict - ss_lock: past retain_max, the oldest cached chunks leave the
+ * cache for @retire: at once past retain_max + burst_max, else once they
+ * have been empty for burst_ms (the burst: a program that empties chunks
+ * and refills them within that time keeps their pages).
+ */
+static void evict(uint64_t now, struct hak_chunk **retire)
+{
+	struct hak_chunk *c;
+	struct cq *q;
+
+	while (cached() > retain_max && (c = oldest(&q))) {
+		if (cached() <= retain_max + burst_max &&
+		    now - c->empty_ms < burst_ms)
+			break;
 		cq_del(q, c);
 		all_del(c);
 		c->next = *retire;
@@ -304,7 +327,7 @@ static void settle(struct hak_chunk *retire, struct hak_chunk *purge)
 		purging--;
 		cq_push(&clean, c);
 	}
-	evict(&retire);		/* a smaller bound set meanwhile */
+	evict(hak_os_now_ms(), &retire);	/* the bound meanwhile */
 	hak_unlock(&ss_lock);
 	settle(retire, NULL);
 }
@@ -316,16 +339,19 @@ static void look(struct hak_chunk **purge)
 		decay(hak_os_now_ms(), purge);
 }
 
-void hak_ss_config(size_t retain_bytes, long decay_max_ms)
+void hak_ss_config(size_t retain_bytes, size_t burst_bytes, long burst_ms_,
+		   long decay_max_ms)
 {
 	struct hak_chunk *retire = NULL;
 
 	hak_lock(&ss_lock);
 	retain_max = (unsigned)(retain_bytes / SS_SIZE);
+	burst_max = (unsigned)(burst_bytes / SS_SIZE);
+	burst_ms = (uint32_t)burst_ms_;
 	decay_max = (uint32_t)decay_max_ms;
 	decay_ms = decay_max / 16 > decay_floor() ? decay_max / 16 :
 		   decay_floor();
-	evict(&retire);
+	evict(hak_os_now_ms(), &retire);
 	hak_unlock(&ss_lock);
 	settle(retire, NULL);
 }
@@ -401,6 +427,7 @@ void hak_ss_release(struct hak_slab *s)
 	struct hak_chunk *c = hak_ss_chunk_of((uintptr_t)s);
 	struct hak_chunk *retire = NULL, *purge = NULL;
 	unsigned i = hak_ss_slab_index(s);
+	uint64_t kick = 0;
 	uint32_t was;
 
 	/* the caller's stores to the slab happen before ours (ss_lock) and
@@ -419,12 +446,56 @@ void hak_ss_release(struct hak_slab *s)
 		c->empty_ms = hak_os_now_ms();
 		cq_push(&dirty, c);
 		decay(c->empty_ms, &purge);
-		evict(&retire);
+		evict(c->empty_ms, &retire);
+		/* a burst waits: the purger unmaps it if nothing comes back */
+		kick = cached() > retain_max ? c->empty_ms + burst_ms : 0;
 	} else {
 		look(&purge);
 	}
 	hak_unlock(&ss_lock);
 	settle(retire, purge);
+	if (kick)
+		hak_ss_purger_kick(kick);
+}
+
+/* due - ss_lock: when the cache next has something to do (a burst chunk
+ * to unmap, a dirty chunk to purge), UINT64_MAX if never */
+static uint64_t due(void)
+{
+	uint64_t t = UINT64_MAX;
+	struct hak_chunk *c;
+	struct cq *q;
+
+	if (cached() > retain_max && (c = oldest(&q)))
+		t = c->empty_ms + burst_ms;
+	if (dirty.tail && dirty.tail->empty_ms + decay_ms < t)
+		t = dirty.tail->empty_ms + decay_ms;
+	return t;
+}
+
+uint64_t hak_ss_purge_due(void)
+{
+	struct hak_chunk *retire = NULL, *purge = NULL;
+	uint64_t now = hak_os_now_ms(), next;
+
+	hak_lock(&ss_lock);
+	decay(now, &purge);
+	evict(now, &retire);
+	next = due();
+	hak_unlock(&ss_lock);
+	settle(retire, purge);
+	return next;
+}
+
+void hak_ss_burst_off(void)
+{
+	struct hak_chunk *retire = NULL;
+
+	hak_lock(&ss_lock);
+	burst_max = 0;
+	evict(hak_os_now_ms(), &retire);
+	hak_unlock(&ss_lock);
+	settle(retire, NULL);
 }
 
 size_t hak_ss_trim(void)
@@ -484,10 +555,12 @@ void hak_ss_usage(struct hak_ss_usage *u,
 void hak_ss_fork_prepare(void)
 {
 	pthread_mutex_lock(&ss_lock);
+	hak_ss_purger_fork_prepare();
 }
 
 void hak_ss_fork_parent(void)
 {
+	hak_ss_purger_fork_parent();
 	pthread_mutex_unlock(&ss_lock);
 }
 
@@ -497,4 +570,5 @@ void hak_ss_fork_child(void)
 	 * cache: mapped, counted as empty by hak_ss_usage(), never reused */
 	purging = 0;
 	pthread_mutex_init(&ss_lock, NULL);
+	hak_ss_purger_fork_child();
 }

@@ -348,11 +348,47 @@ size_t hak_ss_trim(void);
 /*
  * hak_ss_config - the empty cache's policy (docs/DESIGN.md "Giving memory
  * back"): keep at most @retain_bytes of empty chunks mapped
- * (HAKMEM_RETAIN_MB); purge a cached chunk's pages once it has been idle
- * for the adaptive window, at most @decay_max_ms (HAKMEM_DECAY_MS; 0:
- * at once).  Called once at start-up; the defaults are 8 MiB and 1000 ms.
+ * (HAKMEM_RETAIN_MB), and up to @burst_bytes more (HAKMEM_RETAIN_BURST_MB)
+ * for at most @burst_ms_ (HAKMEM_RETAIN_BURST_MS) after they went empty;
+ * purge a cached chunk's pages once it has been idle for the adaptive
+ * window, at most @decay_max_ms (HAKMEM_DECAY_MS; 0: at once).  Called
+ * once at start-up; the defaults are 8 MiB, 64 MiB, 50 ms and 1000 ms.
+ * Before it runs there is no burst (the purger, which ends a burst in a
+ * program gone idle, starts only once configured).
  */
-void hak_ss_config(size_t retain_bytes, long decay_max_ms);
+void hak_ss_config(size_t retain_bytes, size_t burst_bytes, long burst_ms_,
+		   long decay_max_ms);
+/*
+ * The purger (superslab/purger.c): one thread, started the first time a
+ * burst needs ending, that sleeps until the cache has something due and
+ * then does it, so that a program that stops calling still gives its
+ * burst back within HAKMEM_RETAIN_BURST_MS and its idle pages within the
+ * decay window.
+ *   hak_ss_purge_due - purge and unmap what is due now; returns when the
+ *                      next thing falls due (coarse ms), UINT64_MAX if none
+ *   hak_ss_burst_off - no purger can run: unmap every burst chunk and keep
+ *                      none from now on
+ *   hak_ss_purger_kick - something falls due at @due_ms: wake the purger
+ *                      earlier, or mark it wanted if it is not running
+ *   hak_ss_purger_poll - start the purger if it is wanted: for the front
+ *                      end's slow paths, at their end (pthread_create
+ *                      allocates: the caller's heap must be whole and no
+ *                      hakmem lock held; with one held it waits a poll)
+ */
+uint64_t hak_ss_purge_due(void);
+void hak_ss_burst_off(void);
+void hak_ss_purger_kick(uint64_t due_ms);
+void hak_ss_purger_start(void);
+extern _Atomic bool hak_ss_purger_pending;
+
+static inline void hak_ss_purger_poll(void)
+{
+	if (hak_unlikely(hak_load_relaxed(&hak_ss_purger_pending)))
+		hak_ss_purger_start();
+}
+void hak_ss_purger_fork_prepare(void);
+void hak_ss_purger_fork_parent(void);
+void hak_ss_purger_fork_child(void);
 /* hak_ss_retain - the empty cache now, and its counters since start-up */
 struct hak_ss_retain {
 	size_t dirty;		/* empty chunks with their pages */

@@ -204,6 +204,7 @@ void hak_tiny_free_slow(struct hak_slab *s, void *p)
 			  !hak_tiny_in_blocks(s, start, p) ||
 			  (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride)))) {
 		free_other(s, p, start);
+		hak_ss_purger_poll();	/* the heap is whole again */
 		return;
 	}
 	remote_free(s, p, owner);

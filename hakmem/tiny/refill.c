@@ -272,6 +272,7 @@ void *hak_tiny_alloc_slow(unsigned cls)
 
 	if (hak_unlikely(!b))
 		errno = ENOMEM;
+	hak_ss_purger_poll();	/* the heap is whole again */
 	return b;
 }
 

@@ -201,7 +201,7 @@ int main(int argc, char **argv)
 		} else {
 			free_all();
 		}
-		st = s_stats();
+		st = s_stats_idle(st0.mapped + BOUND);
 		if (st.mapped - st0.mapped > worst || !rounds) {
 			worst = st.mapped - st0.mapped;
 			worst_cls = c;

@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 		} else {
 			free_all();
 		}
-		st = s_stats();
+		st = s_stats_idle(st0.mapped + BOUND);
 		if (r == 0)
 			peak0 = st.mapped_peak;
 		if (st.mapped - st0.mapped > worst)

@@ -78,6 +78,30 @@ static inline struct hak_stats s_stats(void)
 	return st;
 }
 
+/*
+ * s_stats_idle - the statistics once the program has been idle long enough
+ * to give back its burst (docs/DESIGN.md "Giving memory back": empty
+ * chunks past HAKMEM_RETAIN_MB stay mapped for HAKMEM_RETAIN_BURST_MS,
+ * 50 ms, then the purger thread unmaps them): polled every 2 ms until
+ * mapped <= @limit and then unchanged for 20 ms (the burst's chunks fall
+ * due a few at a time), or until S_IDLE_MS have passed.
+ */
+#define S_IDLE_MS	(S_SLOW ? 5000 : 1000)
+static inline struct hak_stats s_stats_idle(size_t limit)
+{
+	struct hak_stats st = s_stats();
+	size_t last = st.mapped;
+	int still = 0;
+
+	for (int ms = 0; ms < S_IDLE_MS && still < 20; ms += 2) {
+		usleep(2000);
+		st = s_stats();
+		still = st.mapped <= limit && st.mapped == last ? still + 2 : 0;
+		last = st.mapped;
+	}
+	return st;
+}
+
 static inline double s_mib(size_t bytes)
 {
 	return (double)bytes / (double)S_MiB;

@@ -117,7 +117,7 @@ static void decay(void)
 	struct hak_ss_retain r0, r;
 
 	hak_ss_trim();
-	hak_ss_config(8UL << 20, 40);	/* window starts at 4 ms */
+	hak_ss_config(8UL << 20, 0, 0, 40);	/* window starts at 4 ms */
 	s = hak_ss_acquire(BIG);
 	t = hak_ss_acquire(BIG);
 	if (!CHECK(s && t, "acquire"))
@@ -157,7 +157,7 @@ static void zeros(void)
 	size_t c0;
 	struct hak_ss_retain r0, r;
 
-	hak_ss_config(8UL << 20, 0);
+	hak_ss_config(8UL << 20, 0, 0, 0);
 	r0 = now();
 	s = hak_ss_acquire(BIG);
 	if (!CHECK(s, "acquire"))
@@ -169,7 +169,7 @@ static void zeros(void)
 	      "decay 0: dirty %zu clean %zu purged +%lu", r.dirty, r.clean,
 	      (unsigned long)(r.purged - r0.purged));
 	hak_ss_trim();
-	hak_ss_config(0, 1000);
+	hak_ss_config(0, 0, 0, 1000);
 	c0 = hak_ss_chunks();
 	s = hak_ss_acquire(BIG);
 	if (!CHECK(s, "acquire"))
@@ -227,7 +227,7 @@ int main(void)
 	void *volatile first = malloc(1);
 
 	free(first);
-	hak_ss_config(8UL << 20, 1000);
+	hak_ss_config(8UL << 20, 0, 0, 1000);
 	reuse();
 	bound();
 	decay();

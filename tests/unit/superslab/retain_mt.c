@@ -78,7 +78,7 @@ static void run(long decay_max_ms)
 {
 	pthread_t t[THREADS];
 
-	hak_ss_config(2 * SS_SIZE, decay_max_ms);
+	hak_ss_config(2 * SS_SIZE, 0, 0, decay_max_ms);
 	for (uintptr_t i = 0; i < THREADS; i++)
 		if (!CHECK(pthread_create(&t[i], NULL, worker,
 					  (void *)(i + 1)) == 0, "thread %lu",
