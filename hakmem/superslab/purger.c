@@ -11,7 +11,8 @@
  * chunk release and purge ends the bursts that are due; this thread ends
  * them in a program that stops calling.  It starts the first time a burst
  * is kept, never earlier: a program that never empties more than
- * HAKMEM_RETAIN_MB of chunks at once never gets it.  Once running it also
+ * HAKMEM_RETAIN_MB of chunks at once never gets it, and a single-threaded
+ * program keeps no burst, so hakmem never makes it multi-threaded.  Once running it also
  * purges dirty chunks idle for the decay window.
  *
  * It sleeps on a condition variable (CLOCK_MONOTONIC) until the next thing

@@ -34,6 +34,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/single_threaded.h>
 
 #include "debug/hooks.h"
 #include "hak_lock.h"
@@ -224,6 +225,18 @@ static struct hak_chunk *oldest(struct cq **q)
 }
 
 /*
+ * burst - ss_lock: the burst allowed now: none while the process is
+ * single-threaded (glibc's flag, set once a second thread was created and
+ * never cleared), so that hakmem never makes a single-threaded program
+ * multi-threaded with its purger (such a program may rely on being one:
+ * unshare(CLONE_NEWUSER), a fork without atfork cost)
+ */
+static unsigned burst(void)
+{
+	return __libc_single_threaded ? 0 : burst_max;
+}
+
+/*
  * evict - ss_lock: past retain_max, the oldest cached chunks leave the
  * cache for @retire: at once past retain_max + burst_max, else once they
  * have been empty for burst_ms (the burst: a program that empties chunks
@@ -235,7 +248,7 @@ static void evict(uint64_t now, struct hak_chunk **retire)
 	struct cq *q;
 
 	while (cached() > retain_max && (c = oldest(&q))) {
-		if (cached() <= retain_max + burst_max &&
+		if (cached() <= retain_max + burst() &&
 		    now - c->empty_ms < burst_ms)
 			break;
 		cq_del(q, c);

@@ -12,13 +12,16 @@
  *     ("hakmem-purge") unmaps the burst within a second, down to the
  *     floor;
  *   - a fork child has no purger; its first burst starts one, which ends
- *     that burst too.
+ *     that burst too;
+ *   - while the process is single-threaded there is no burst (and so no
+ *     purger thread): hakmem never makes such a program multi-threaded.
  * The purger starts from hak_ss_purger_poll() (the tiny box's slow paths
  * call it): called here by hand, as the test drives the box directly.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -135,6 +138,28 @@ static void cap(size_t c0)
 	      hak_ss_chunks() - c0, FLOOR + BURST);
 }
 
+/* single - a single-threaded process keeps no burst and gets no thread */
+static void single(size_t c0)
+{
+	struct hak_slab *s[N];
+
+	for (int i = 0; i < N; i++)
+		if (!CHECK((s[i] = hak_ss_acquire(BIG)), "acquire %d", i))
+			return;
+	for (int i = 0; i < N; i++)
+		hak_ss_release(s[i]);
+	hak_ss_purger_poll();
+	CHECK(hak_ss_chunks() == c0 + FLOOR && purger_threads() == 0,
+	      "single-threaded: %zu chunks kept (want the floor, %d), %d purger threads",
+	      hak_ss_chunks() - c0, FLOOR, purger_threads());
+	hak_ss_trim();
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
 /* idle - nothing more from the program: the purger ends the burst */
 static void idle(size_t c0, const char *who)
 {
@@ -153,13 +178,19 @@ int main(void)
 {
 	void *volatile first = malloc(1);
 	size_t c0;
+	pthread_t t;
 	pid_t pid;
-	int status;
+	int status = -1;
 
 	free(first);
 	hak_ss_config(FLOOR * SS_SIZE, BURST * SS_SIZE, 50, 1000);
 	hak_ss_trim();
 	c0 = hak_ss_chunks();
+	single(c0);
+	/* one thread, come and gone: the process is multi-threaded for good */
+	if (!CHECK(pthread_create(&t, NULL, nothing, NULL) == 0, "thread"))
+		return t_result();
+	pthread_join(t, NULL);
 	cycle(c0);
 	idle(c0, "parent");
 	CHECK(hak_ss_trim() == FLOOR * SS_SIZE, "trim: the floor was not cached");
@@ -179,8 +210,9 @@ int main(void)
 	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid &&
 	      WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "the fork child failed (status %d)", status);
-	printf("burst: %d chunks emptied at once kept and reused; past %d "
-	       "unmapped at once; the purger gave the burst back when idle, "
-	       "in a fork child too\n", N, FLOOR + BURST);
+	printf("burst: none while single-threaded; then %d chunks emptied at "
+	       "once kept and reused; past %d unmapped at once; the purger "
+	       "gave the burst back when idle, in a fork child too\n", N,
+	       FLOOR + BURST);
 	return t_result();
 }
