@@ -24,10 +24,10 @@ check() {
 	[ -n "$needed" ] || { echo "check-needed: $lib: no NEEDED entry (not a shared library?)" >&2; return 1; }
 	extra=$(grep -Ev '^(libc\.so\.6|ld-linux[-a-z0-9_.]*\.so\.[0-9]+)$' <<<"$needed" || true)
 	if [ -n "$extra" ]; then
-		echo "check-needed: $lib needs more than libc:" $extra >&2
+		echo "check-needed: $lib needs more than libc: ${extra//$'\n'/ }" >&2
 		return 1
 	fi
-	echo "check-needed: $lib needs only" $needed
+	echo "check-needed: $lib needs only ${needed//$'\n'/ }"
 }
 
 if [ "${1:-}" = --self-test ]; then

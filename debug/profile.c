@@ -19,6 +19,13 @@
  * A sampled malloc unwinds its stack (libgcc's _Unwind_Backtrace: DWARF
  * tables, no frame pointers needed) and takes the profile lock.
  *
+ * Unwinder.  libgcc_s is not linked (the library needs libc only: `make
+ * lint`'s check-needed), so that the processes that do not profile do not
+ * load it; our constructor dlopen()s it when the profiler is on (see
+ * load_unwinder()).  A sample taken before (a library started before us,
+ * allocating in its constructor) has an empty stack.  No unwinder, or
+ * HAKMEM_PROFILE set by the program after start-up: a warning, and off.
+ *
  * Re-entrancy.  The unwinder runs without the lock and with this thread's
  * `busy` flag set: a malloc it made would come back here and be passed
  * over, not sampled (libgcc's unwinder does not allocate on glibc >= 2.35,
