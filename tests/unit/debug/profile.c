@@ -21,9 +21,6 @@
 #include "hakmem.h"
 #include "helpers.h"
 
-#ifndef HAK_ASAN
-#define HAK_ASAN 0
-#endif
 #ifndef HAK_VALGRIND
 #define HAK_VALGRIND 0
 #endif
@@ -161,7 +158,7 @@ int main(int argc, char **argv)
 	int st;
 
 #if HAK_VALGRIND
-	return T_SKIP;	/* the children would run outside valgrind anyway */
+	return T_SKIP;	/* /proc/self/exe is valgrind's, not this program */
 #endif
 	if (argc > 1 && !strcmp(argv[1], "--child"))
 		return child(false);
