@@ -114,7 +114,7 @@ BENCH_PROGS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 	larson-run $(FLAVOUR_RUNS) run-deps bench-tiny-hot clean help FORCE \
 	flavour-env flavour-cells \
 	lint shellcheck check-workflows check-includes check-headers check-flavours \
-	check-invariants check-paths check-options check-sizes
+	check-invariants check-paths check-options check-sizes check-needed
 .DEFAULT_GOAL := all
 
 all: lib
@@ -189,7 +189,7 @@ help:
 	@echo '         test (every flavour) | test-<flavour> | <flavour>-run THREADS=N'
 	@echo '         larson-run THREADS=N (hakmem vs glibc vs mimalloc) | bench-tiny-hot'
 	@echo '         lint = shellcheck check-workflows check-headers check-includes check-flavours'
-	@echo '                check-invariants check-paths check-options check-sizes'
+	@echo '                check-invariants check-paths check-options check-sizes check-needed'
 	@echo '         flavour-env F=<flavour> (how scripts run it) | flavour-cells (CI)'
 	@echo '         install | uninstall (PREFIX= DESTDIR=) | deb (Debian packages in $(O)/deb)'
 	@echo '         clean | V=1 for full commands | O=dir | CC=clang'
@@ -197,7 +197,8 @@ help:
 # ---- lint (ci/: one script per step) -----------------------------------------
 # Every check runs, failing or not; the last line names the ones that failed.
 LINT_CHECKS := shellcheck check-workflows check-headers check-includes \
-	check-flavours check-invariants check-paths check-options check-sizes
+	check-flavours check-invariants check-paths check-options check-sizes \
+	check-needed
 lint:
 	@failed=; for c in $(LINT_CHECKS); do \
 		$(MAKE) --no-print-directory $$c || failed="$$failed $$c"; \
@@ -231,6 +232,13 @@ CHECK_DOCS := check-invariants check-paths check-options check-sizes
 $(CHECK_DOCS):
 	@$(PYTHON) ci/check-docs.py $(@:check-%=%) --self-test >/dev/null
 	@$(PYTHON) ci/check-docs.py $(@:check-%=%)
+
+# The release libhakmem.so needs libc only (ci/check-needed.sh): whatever
+# it links is loaded into every process it is preloaded into.  Built first.
+check-needed:
+	@$(MAKE) --no-print-directory FLAVOUR=release lib >/dev/null
+	@CC=$(CC) ci/check-needed.sh --self-test
+	@ci/check-needed.sh $(O)/release/libhakmem.so
 
 # Every header compiles on its own (git's check-headers): the library's
 # with the library's flags, the tests' with the programs' flags, and the

@@ -19,6 +19,13 @@
  * A sampled malloc unwinds its stack (libgcc's _Unwind_Backtrace: DWARF
  * tables, no frame pointers needed) and takes the profile lock.
  *
+ * Unwinder.  libgcc_s is not linked (the library needs libc only: `make
+ * lint`'s check-needed), so that the processes that do not profile do not
+ * load it; our constructor dlopen()s it when the profiler is on (see
+ * load_unwinder()).  A sample taken before (a library started before us,
+ * allocating in its constructor) has an empty stack.  No unwinder, or
+ * HAKMEM_PROFILE set by the program after start-up: a warning, and off.
+ *
  * Re-entrancy.  The unwinder runs without the lock and with this thread's
  * `busy` flag set: a malloc it made would come back here and be passed
  * over, not sampled (libgcc's unwinder does not allocate on glibc >= 2.35,
@@ -47,9 +54,11 @@
 #include "debug/hooks.h"
 #include "debug/debug.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
@@ -87,6 +96,13 @@ static char path[4096];			/* HAKMEM_PROFILE, set once */
 static uint64_t interval;		/* HAKMEM_PROFILE_INTERVAL, set once */
 static uintptr_t self_lo, self_hi;	/* our code when we are a .so */
 static struct sigaction old_usr2;	/* the handler before ours */
+
+/* the unwinder, from libgcc_s (not linked: see top), set by load_unwinder() */
+#define LIBGCC_S	"libgcc_s.so.1"
+static __typeof__(_Unwind_Backtrace) *unw_backtrace;
+static __typeof__(_Unwind_GetIP) *unw_get_ip;
+static __typeof__(_Unwind_GetRegionStart) *unw_region_start;
+static _Atomic int unw_ready;		/* release: the three are set */
 
 static __thread int64_t left HAK_TLS_IE;	/* bytes to the next sample */
 static __thread uint64_t rng HAK_TLS_IE;
@@ -177,12 +193,12 @@ struct walk {
 static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 {
 	struct walk *w = arg;
-	uintptr_t ip = _Unwind_GetIP(ctx);
+	uintptr_t ip = unw_get_ip(ctx);
 
 	if (!ip)
 		return _URC_END_OF_STACK;
 	if (w->own) {
-		if (_Unwind_GetRegionStart(ctx) == (uintptr_t)hak_prof_alloc_slow)
+		if (unw_region_start(ctx) == (uintptr_t)hak_prof_alloc_slow)
 			w->own = false;
 		return _URC_NO_REASON;
 	}
@@ -195,12 +211,17 @@ static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 	return w->n == MAX_DEPTH ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
 
-/* unwind - the caller's stack, leaf first, without hakmem's frames */
+/* unwind - the caller's stack, leaf first, without hakmem's frames; none
+ * before the unwinder is loaded (a sample taken while the libraries below
+ * us start: an empty stack, "[unknown]" in the collapsed file) */
 static __attribute__((noinline)) unsigned unwind(uintptr_t *pc)
 {
 	struct walk w = { .pc = pc, .own = true, .skipping = true };
 
-	_Unwind_Backtrace(walk_frame, &w);
+	/* acquire: pairs with load_unwinder()'s release; the three are set */
+	if (!atomic_load_explicit(&unw_ready, memory_order_acquire))
+		return 0;
+	unw_backtrace(walk_frame, &w);
 	return w.n;
 }
 
@@ -423,14 +444,53 @@ static void on_usr2(int sig, siginfo_t *si, void *uc)
 static _Atomic int ctor_ran;
 static _Atomic int installed;
 
-/* install - our SIGUSR2 handler, once start-up is over (debug/trace.c
- * says why not from inside the first malloc) */
+/*
+ * load_unwinder - libgcc_s's unwinder, by dlopen() (RTLD_NOLOAD first: a
+ * C++ program has it already), as glibc's backtrace() does: the library is
+ * not linked, so that the processes that do not profile, nearly all, do not
+ * load it.  Our constructor calls it, out of any malloc, once the libraries
+ * we depend on have started (the sanitizers' dlopen() interceptors
+ * included).  The loader's own mallocs are passed over (`busy`).  Without
+ * an unwinder the profiler says so and turns off; the program runs on.
+ */
+static void load_unwinder(void)
+{
+	void *h;
+
+	busy = 1;
+	h = dlopen(LIBGCC_S, RTLD_NOW | RTLD_NOLOAD);
+	if (!h)
+		h = dlopen(LIBGCC_S, RTLD_NOW | RTLD_LOCAL);
+	if (h) {
+		*(void **)&unw_backtrace = dlsym(h, "_Unwind_Backtrace");
+		*(void **)&unw_get_ip = dlsym(h, "_Unwind_GetIP");
+		*(void **)&unw_region_start = dlsym(h, "_Unwind_GetRegionStart");
+	}
+	busy = 0;
+	if (!unw_backtrace || !unw_get_ip || !unw_region_start) {
+		const char *e = dlerror();
+
+		hak_warn("hakmem: HAKMEM_PROFILE: no unwinder (%s); profiling "
+			 "off", e ? e : LIBGCC_S);
+		hak_prof_on = false;
+		return;
+	}
+	/* release: walk_frame() reads the three after unwind()'s acquire */
+	atomic_store_explicit(&unw_ready, 1, memory_order_release);
+}
+
+/* install - the unwinder and our SIGUSR2 handler, once start-up is over
+ * (debug/trace.c says why not from inside the first malloc); from the
+ * constructor only (hak_prof_init() does not turn the profiler on after it) */
 static void install(void)
 {
 	struct sigaction sa;
 
 	if (!atomic_load(&ctor_ran) || !hak_prof_on ||
 	    atomic_exchange(&installed, 1))
+		return;
+	load_unwinder();
+	if (!hak_prof_on)
 		return;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_usr2;
@@ -441,6 +501,14 @@ static void install(void)
 
 __attribute__((constructor)) static void profile_ctor(void)
 {
+	const char *e = getenv("HAKMEM_PROFILE");
+
+	/* no malloc has started hakmem yet (the usual case when preloaded):
+	 * start it here, so that the unwinder is loaded here, not inside the
+	 * program's first malloc.  Only a hint: the option itself is read by
+	 * hakmem/options.c, as every option is */
+	if (e && *e)
+		hak_start();
 	atomic_store(&ctor_ran, 1);
 	install();
 }
@@ -488,6 +556,14 @@ void hak_prof_init(const char *file, long bytes)
 
 	if (!file || !*file)
 		return;
+	if (atomic_load(&ctor_ran)) {
+		/* HAKMEM_PROFILE was not in the environment our constructor
+		 * saw: the program set it since; loading the unwinder now would
+		 * mean a dlopen() inside its first malloc */
+		hak_warn("hakmem: HAKMEM_PROFILE: set after start-up; "
+			 "profiling off");
+		return;
+	}
 	/* relative to the directory at start-up, not at exit */
 	if (file[0] != '/' && getcwd(path, sizeof(path) - 1)) {
 		at = strlen(path);
@@ -511,5 +587,4 @@ void hak_prof_init(const char *file, long bytes)
 	interval = (uint64_t)bytes;
 	find_self();
 	hak_prof_on = true;
-	install();
 }
