@@ -19,6 +19,7 @@
  */
 #include "debug/hooks.h"
 #include "debug/debug.h"
+#include "hak_lock.h"
 
 #include "os/os.h"
 
@@ -67,7 +68,7 @@ void hak_lock_counted(pthread_mutex_t *m, const char *name)
 	bool busy = pthread_mutex_trylock(m) != 0;
 
 	if (busy)
-		pthread_mutex_lock(m);
+		hak_lock_wait(m);
 	count(m, name, busy);
 }
 
