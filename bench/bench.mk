@@ -31,6 +31,11 @@
 #                      interval per benchmark, into docs/BENCHMARKS.md;
 #                      BENCH_HEAD_ENV="VAR=value ..." for the head's runs
 #                      only (BASE=HEAD: what a setting costs)
+#   make bench-vs VS=mimalloc   hakmem (release) against one other
+#                      allocator the same way: hakmem over VS per pair, with
+#                      its interval, and both sys-time medians, into
+#                      docs/BENCHMARKS.md (issue 14's ratios without a
+#                      single run's noise)
 #
 # Knobs (environment or make variables): BENCH_SCALE, BENCH_REPS,
 # BENCH_THREADS, BENCH_ALLOCATORS, BENCH_ONLY, BENCH_INSTALL,
@@ -46,7 +51,7 @@ export BENCH_SCALE BENCH_REPS BENCH_THREADS BENCH_THREADS_LIST BENCH_HEAD_ENV \
 	BENCH_ALLOCATORS BENCH_ONLY BENCH_INSTALL BENCH_INSTR_N
 
 .PHONY: bench bench-smoke bench-instr bench-report bench-checks \
-	bench-scaling bench-compare
+	bench-scaling bench-compare bench-vs
 
 # The preloadable proof for programs we cannot change (redis-server).
 benches: $(BENCH_PROBE)
@@ -91,3 +96,8 @@ bench-compare: FORCE
 		O=$(abspath $(BENCH_COMPARE)/build) lib >/dev/null
 	@$(PYTHON) bench/compare.py $(BENCH_COMPARE)/build/release \
 		$(BENCH_BUILD) "$$(git rev-parse --short $(BASE))"
+
+VS ?= mimalloc
+bench-vs: FORCE
+	@$(MAKE) --no-print-directory FLAVOUR=release lib benches
+	@$(PYTHON) bench/compare.py --vs $(VS) $(BENCH_BUILD)

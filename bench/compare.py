@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """compare.py - before and after: two hakmem release libraries under every
-benchmark of make bench, in the same session.
+benchmark of make bench, in the same session; or hakmem against one other
+allocator the same way.
 
     bench/compare.py BASE_DIR HEAD_DIR BASE_NAME   (make bench-compare)
+    bench/compare.py --vs ALLOCATOR HEAD_DIR       (make bench-vs VS=...)
 
 BASE_DIR and HEAD_DIR are release build directories (libhakmem.so,
 bench/); both libraries are copied to a private directory first, and both
 run under HEAD_DIR's programs, so the library is the only difference.
-BASE_NAME says what the base is (a git revision) in the report.
+BASE_NAME says what the base is (a git revision) in the report.  With
+--vs the base is ALLOCATOR (glibc, mimalloc, jemalloc or tcmalloc, as
+make bench finds it): the pair figure is then hakmem / ALLOCATOR, the
+issue-14 targets' ratio with an interval instead of a single run's
+medians, and the report goes to its own section.
 
 Each benchmark runs under LD_PRELOAD of each library, BENCH_REPS times
 (default 11), interleaved and in alternating order (base, head; head,
@@ -41,12 +47,13 @@ import sys
 import tempfile
 import time
 
-from suite import (COMPARE_BEGIN, COMPARE_END, COMPARE_HEADING, Config,
-    env_num, say, warn)
-from runner import lib_copy, run_one, snapshot
+from suite import (ALLOCATORS, COMPARE_BEGIN, COMPARE_END, COMPARE_HEADING,
+    Config, VS_BEGIN, VS_END, VS_HEADING, env_num, say, warn)
+from runner import find_allocators, lib_copy, run_one, snapshot
 from report import md_table, run_note, write_doc_section
 
-USAGE = "usage: bench/compare.py BASE_DIR HEAD_DIR BASE_NAME"
+USAGE = ("usage: bench/compare.py BASE_DIR HEAD_DIR BASE_NAME\n"
+         "       bench/compare.py --vs ALLOCATOR HEAD_DIR")
 LEVEL = 0.95
 
 
@@ -113,7 +120,11 @@ def main(argv):
     if len(argv) != 3:
         print(USAGE, file=sys.stderr)
         return 2
-    base_dir, head_dir, base_name = argv
+    vs = argv[1] if argv[0] == "--vs" else None
+    if vs and vs not in ALLOCATORS[1:]:
+        sys.exit(f"compare: --vs {vs}: one of {' '.join(ALLOCATORS[1:])}")
+    base_dir, head_dir, base_name = (None, argv[2], vs) if vs else argv
+    base_alloc = vs or "hakmem"
     cfg = Config()
     reps = env_num("BENCH_REPS", 11, int, 1)
     henv = head_env()
@@ -124,16 +135,25 @@ def main(argv):
     failed, results = [], []
     t0 = time.monotonic()
     try:
-        libs = {"base": lib_copy(base_dir, tmp, "base", "compare"),
-                "head": lib_copy(head_dir, tmp, "head", "compare")}
+        libs = {"head": lib_copy(head_dir, tmp, "head", "compare")}
+        if vs:
+            cfg.allocators = [vs]
+            found, gaps = find_allocators(cfg, head_dir)
+            if vs not in found:
+                sys.exit(f"compare: {vs}: {gaps.get(vs, 'not found')}")
+            libs["base"] = found[vs]
+        else:
+            libs["base"] = lib_copy(base_dir, tmp, "base", "compare")
         for b in cfg.benches:
             timeout = 300 * max(1.0, cfg.scale)
             got = {"base": [], "head": []}
+            sys_s = {"base": [], "head": []}
             for rep in range(1, reps + 1):
                 order = ("base", "head") if rep % 2 else ("head", "base")
                 for w in order:
+                    alloc = "hakmem" if w == "head" else base_alloc
                     row = run_with(henv if w == "head" else {},
-                                   lambda: run_one(b, cfg, build, "hakmem",
+                                   lambda: run_one(b, cfg, build, alloc,
                                                    libs[w], rep, timeout))
                     if row["status"] != "ok":
                         failed.append(f"{b.name} rep {rep}, {w}: "
@@ -141,6 +161,7 @@ def main(argv):
                         got[w].append(None)
                     else:
                         got[w].append(float(row["ops_per_sec"]))
+                        sys_s[w].append(float(row["sys_s"]))
             pairs = [h / a for a, h in zip(got["base"], got["head"])
                      if a and h]
             ok = {w: [x for x in got[w] if x] for w in got}
@@ -148,8 +169,11 @@ def main(argv):
                    for w in ok}
             pm = statistics.median(pairs) if pairs else None
             ci = median_ci(pairs) if pairs else None
-            results.append((b, med, pm, ci, verdict(ci), pairs))
-            say(f"compare: {b.name:20} head/base median {fmt(pm)} "
+            sysm = {w: statistics.median(sys_s[w]) if sys_s[w] else None
+                    for w in sys_s}
+            results.append((b, med, pm, ci, verdict(ci), pairs, sysm))
+            say(f"compare: {b.name:20} "
+                f"{'hakmem/' + vs if vs else 'head/base'} median {fmt(pm)} "
                 f"[{fmt(ci[0]) if ci else 'n/a'}, "
                 f"{fmt(ci[1]) if ci else 'n/a'}] {verdict(ci)}")
     finally:
@@ -158,37 +182,55 @@ def main(argv):
     minutes = (time.monotonic() - t0) / 60
     load1 = "%.2f %.2f %.2f" % os.getloadavg()
 
-    head = ["benchmark", "base ops/s (median)", "head ops/s (median)",
-            "head / base, pair median",
+    bn, hn = (vs, "hakmem") if vs else ("base", "head")
+    head = ["benchmark", f"{bn} ops/s (median)", f"{hn} ops/s (median)",
+            f"{hn} / {bn}, pair median",
             f"{LEVEL:.0%} interval", "pairs min-max", "verdict"]
+    if vs:
+        head += [f"sys s: hakmem / {vs} (medians)"]
     rows = []
-    for b, med, pm, ci, v, pairs in results:
+    for b, med, pm, ci, v, pairs, sysm in results:
+        extra = [f"{fmt(sysm['head'], 3)} / {fmt(sysm['base'], 3)}"] \
+            if vs else []
         rows.append([b.name,
                      f"{med['base']:.4g}" if med["base"] else "FAIL",
                      f"{med['head']:.4g}" if med["head"] else "FAIL",
                      fmt(pm),
                      f"{fmt(ci[0])}-{fmt(ci[1])}" if ci else "n/a",
                      f"{fmt(min(pairs))}-{fmt(max(pairs))}" if pairs
-                     else "n/a", v])
-    slower = [r[0] for r in rows if r[-1] == "slower"]
-    few = [r[0] for r in rows if r[-1] == "too few runs"]
-    summary = ("No benchmark is slower than its noise." if not slower else
-               "Slower beyond the noise: " + ", ".join(slower) + ".")
+                     else "n/a", v] + extra)
+    slower = [r[0] for r in rows if r[6] == "slower"]
+    few = [r[0] for r in rows if r[6] == "too few runs"]
+    than = f" than {vs}" if vs else ""
+    summary = (f"No benchmark is slower{than} beyond its noise." if not slower
+               else f"Slower{than} beyond the noise: " + ", ".join(slower)
+               + ".")
     if few:
         summary += (" Too few pairs for an interval (6 or more needed): "
                     + ", ".join(few) + ".")
     say("")
     say(md_table(head, rows, text_cols=1))
     say(summary)
-    body = [COMPARE_BEGIN, "",
-            run_note("bench-compare", when, minutes, load0, load1)
-            + f".  Base: `{base_name}`; head: the working tree"
-            + (f", run with `{' '.join(f'{k}={v}' for k, v in henv.items())}`"
-               if henv else "") + ".  Both "
-            "release libraries under the same programs (the head's), "
-            f"interleaved in alternating order, {reps} pairs per "
-            "benchmark.  A pair's figure is head / base throughput "
-            "(above 1 is faster); the interval is a distribution-free "
+    begin, end, heading, what = (VS_BEGIN, VS_END, VS_HEADING, "vs") \
+        if vs else (COMPARE_BEGIN, COMPARE_END, COMPARE_HEADING, "compare")
+    if vs:
+        intro = (run_note("bench-vs", when, minutes, load0, load1)
+                 + f".  hakmem (the working tree's release library) "
+                 f"against {vs}, under the same programs, interleaved in "
+                 f"alternating order, {reps} pairs per benchmark.  A "
+                 f"pair's figure is hakmem / {vs} throughput (above 1 is "
+                 "faster)")
+    else:
+        intro = (run_note("bench-compare", when, minutes, load0, load1)
+                 + f".  Base: `{base_name}`; head: the working tree"
+                 + (f", run with `{' '.join(f'{k}={v}' for k, v in henv.items())}`"
+                    if henv else "") + ".  Both "
+                 "release libraries under the same programs (the head's), "
+                 f"interleaved in alternating order, {reps} pairs per "
+                 "benchmark.  A pair's figure is head / base throughput "
+                 "(above 1 is faster)")
+    body = [begin, "",
+            intro + "; the interval is a distribution-free "
             f"{LEVEL:.0%} confidence interval for the median pair (sign "
             "test), and the verdict is \"slower\" only when all of it "
             "lies below 1." + ("" if failed else
@@ -197,9 +239,8 @@ def main(argv):
     body += [f"- FAIL: {f}" for f in failed]
     if failed:
         body.append("")
-    body.append(COMPARE_END)
-    write_doc_section("\n".join(body), COMPARE_BEGIN, COMPARE_END,
-                      COMPARE_HEADING, "compare")
+    body.append(end)
+    write_doc_section("\n".join(body), begin, end, heading, what)
     for f in failed:
         warn(f"FAIL: {f}")
     return 1 if failed else 0

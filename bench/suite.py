@@ -26,11 +26,15 @@ SCALING_HEADING = "## Scaling with threads"
 COMPARE_BEGIN = "<!-- bench-compare:begin -->"
 COMPARE_END = "<!-- bench-compare:end -->"
 COMPARE_HEADING = "## Before and after"
-# sections that other targets write (bench/checks.py, bench/scaling.py),
-# kept by report() in this order: (begin, end, heading)
+VS_BEGIN = "<!-- bench-vs:begin -->"
+VS_END = "<!-- bench-vs:end -->"
+VS_HEADING = "## Against one allocator, in pairs"
+# sections that other targets write (bench/checks.py, bench/scaling.py,
+# bench/compare.py), kept by report() in this order: (begin, end, heading)
 KEPT_SECTIONS = ((CHECKS_BEGIN, CHECKS_END, CHECKS_HEADING),
                  (SCALING_BEGIN, SCALING_END, SCALING_HEADING),
-                 (COMPARE_BEGIN, COMPARE_END, COMPARE_HEADING))
+                 (COMPARE_BEGIN, COMPARE_END, COMPARE_HEADING),
+                 (VS_BEGIN, VS_END, VS_HEADING))
 LOG_HEADING = "## Log"
 
 ALLOCATORS = ("hakmem", "glibc", "mimalloc", "jemalloc", "tcmalloc")
