@@ -425,15 +425,12 @@ static void on_usr2(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 
-	/* counted as held while we try (hak_lock.h): a fork() from a handler
-	 * that runs inside this one must not wait for it */
-	hak_lock_depth++;
-	if (pthread_mutex_trylock(&lock) == 0) {
+	/* counted as held while we try (hak_trylock()): a fork() from a
+	 * handler that runs inside this one must not wait for it */
+	if (hak_trylock(&lock)) {
 		dump_locked(true);
-		pthread_mutex_unlock(&lock);
-		hak_lock_depth--;
+		hak_unlock(&lock);
 	} else {
-		hak_lock_depth--;
 		atomic_store_explicit(&pending, 1, memory_order_relaxed);
 	}
 	errno = saved;

@@ -56,6 +56,18 @@ static inline void hak_lock_named(pthread_mutex_t *m, const char *name)
 		hak_lock_wait(m);
 }
 
+/* hak_trylock - take @m if it is free (true), counted in hak_lock_depth
+ * while this thread tries and holds it; never waits (not in the lock
+ * counts: it does not contend) */
+static inline bool hak_trylock(pthread_mutex_t *m)
+{
+	hak_lock_depth++;
+	if (!pthread_mutex_trylock(m))
+		return true;
+	hak_lock_depth--;
+	return false;
+}
+
 static inline void hak_unlock(pthread_mutex_t *m)
 {
 	pthread_mutex_unlock(m);

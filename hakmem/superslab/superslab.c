@@ -387,11 +387,8 @@ void hak_ss_retain_get(struct hak_ss_retain *out)
 
 bool hak_ss_retain_try(struct hak_ss_retain *out)
 {
-	hak_lock_depth++;	/* as hak_lock(): fork.c's signal guard */
-	if (pthread_mutex_trylock(&ss_lock)) {
-		hak_lock_depth--;
+	if (!hak_trylock(&ss_lock))
 		return false;
-	}
 	retain_copy(out);
 	hak_unlock(&ss_lock);
 	return true;
