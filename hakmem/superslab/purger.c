@@ -51,8 +51,9 @@ static _Atomic int state;
 _Atomic bool hak_ss_purger_pending;
 static pthread_mutex_t plock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pcv;		/* made by start(), CLOCK_MONOTONIC */
-static uint64_t wake_at = UINT64_MAX;	/* plock: the purger's next look */
-static uint64_t kicked = UINT64_MAX;	/* plock: earliest kick not yet seen */
+/* plock: the purger's next look; UINT64_MAX while it looks, so that a
+ * kick meanwhile (something due sooner) lowers it and is not lost */
+static uint64_t wake_at = UINT64_MAX;
 
 /* sleep - plock held: until @ms (coarse ms) has passed, a kick, or a
  * spurious wake-up (the caller looks again either way) */
@@ -77,12 +78,11 @@ static void *run(void *arg)
 		uint64_t next = hak_ss_purge_due();
 
 		hak_lock(&plock);
-		if (kicked < next)
-			next = kicked;
-		kicked = UINT64_MAX;
-		wake_at = next;
-		if (next > hak_os_now_ms())
-			sleep_until(next);
+		if (next < wake_at)
+			wake_at = next;
+		if (wake_at > hak_os_now_ms())
+			sleep_until(wake_at);
+		wake_at = UINT64_MAX;
 		hak_unlock(&plock);
 	}
 	return NULL;
@@ -125,8 +125,6 @@ void hak_ss_purger_kick(uint64_t due_ms)
 
 	if (st == P_RUNNING) {
 		hak_lock(&plock);
-		if (due_ms < kicked)
-			kicked = due_ms;
 		if (due_ms < wake_at) {
 			wake_at = due_ms;
 			pthread_cond_signal(&pcv);
@@ -169,7 +167,7 @@ void hak_ss_purger_fork_child(void)
 	/* the purger did not come along; the next burst starts one */
 	if (atomic_load_explicit(&state, memory_order_relaxed) != P_FAILED)
 		atomic_store_explicit(&state, P_NONE, memory_order_relaxed);
-	wake_at = kicked = UINT64_MAX;
+	wake_at = UINT64_MAX;
 	atomic_store_explicit(&hak_ss_purger_pending, false,
 			      memory_order_relaxed);
 	pthread_mutex_init(&plock, NULL);
