@@ -8,6 +8,7 @@
 #define HAK_TESTS_DEBUG_TEST_H
 
 #include <malloc.h>
+#include <stdbool.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,13 +39,16 @@ static inline const char *stats_table(int fd)
 }
 
 /*
- * rerun - run this program again (/proc/self/exe) as `ARGV0 --child`
- * with environment @env, read what it prints into @out (NUL-terminated,
- * at most @cap - 1 bytes) and return its wait status.
+ * run_self - run this program again (/proc/self/exe) as `ARGV0 @mode`
+ * with environment @env, read what it prints on stdout (and stderr too
+ * with @with_err) into @out (NUL-terminated, at most @cap - 1 bytes) and
+ * return its wait status.
  */
-static inline int rerun(char **argv, char *env[], char *out, size_t cap)
+static inline int run_self(char **argv, const char *mode, char *env[],
+			   bool with_err, char *out, size_t cap)
 {
 	int fds[2], status = -1;
+	size_t len = 0;
 	ssize_t n;
 	pid_t pid;
 
@@ -53,19 +57,28 @@ static inline int rerun(char **argv, char *env[], char *out, size_t cap)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
-		char *args[] = { argv[0], "--child", NULL };
+		char *args[] = { argv[0], (char *)mode, NULL };
 
 		dup2(fds[1], 1);
+		if (with_err)
+			dup2(fds[1], 2);
 		execve("/proc/self/exe", args, env);
 		_exit(127);
 	}
 	close(fds[1]);
-	n = read(fds[0], out, cap - 1);
-	if (n > 0)
-		out[n] = 0;
+	while (len < cap - 1 &&
+	       (n = read(fds[0], out + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = 0;
 	close(fds[0]);
 	waitpid(pid, &status, 0);
 	return status;
+}
+
+/* rerun - run_self() as `ARGV0 --child`, its stdout only */
+static inline int rerun(char **argv, char *env[], char *out, size_t cap)
+{
+	return run_self(argv, "--child", env, false, out, cap);
 }
 
 #endif /* HAK_TESTS_DEBUG_TEST_H */

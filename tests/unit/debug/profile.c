@@ -92,37 +92,6 @@ static int child(bool late)
 	return 0;
 }
 
-/* run - this program as `ARGV0 MODE` with @env; stdout and stderr into
- * @out (NUL-terminated); the wait status */
-static int run(char **argv, const char *mode, char *env[], char *out,
-	       size_t cap)
-{
-	int fds[2], status = -1;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
-
-	out[0] = 0;
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		char *args[] = { argv[0], (char *)mode, NULL };
-
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		execve("/proc/self/exe", args, env);
-		_exit(127);
-	}
-	close(fds[1]);
-	while (len < cap - 1 && (n = read(fds[0], out + len, cap - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = 0;
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	return status;
-}
-
 static unsigned count(const char *s, const char *what)
 {
 	unsigned n = 0;
@@ -171,7 +140,7 @@ int main(int argc, char **argv)
 
 	/* 1. on: stacks through the program's frames */
 	char *on[] = { env_prof, "HAKMEM_PROFILE_INTERVAL=4096", NULL };
-	st = run(argv, "--child", on, out, sizeof(out));
+	st = run_self(argv, "--child", on, true, out, sizeof(out));
 	CHECK(st == 0 && strstr(out, "allocated"), "on: status %d: %s", st, out);
 	CHECK(strstr(out, "libgcc_s mapped"), "on: libgcc_s not loaded: %s", out);
 	CHECK(!strstr(out, "hakmem:"), "on: a warning: %s", out);
@@ -183,7 +152,7 @@ int main(int argc, char **argv)
 	/* 2. off: libgcc_s is loaded by nobody (a sanitizer runtime needs
 	 * it: not checked there) */
 	char *off[] = { NULL };
-	st = run(argv, "--child", off, out, sizeof(out));
+	st = run_self(argv, "--child", off, true, out, sizeof(out));
 	CHECK(st == 0 && strstr(out, "allocated"), "off: status %d: %s", st, out);
 	bool san = strstr(out, "sanitizer yes");
 	if (!san)
@@ -192,7 +161,7 @@ int main(int argc, char **argv)
 
 	/* 3. no unwinder: said once, the program runs on, no profile */
 	char *none[] = { env_prof, "T_NO_LIBGCC=1", NULL };
-	st = run(argv, "--child", none, out, sizeof(out));
+	st = run_self(argv, "--child", none, true, out, sizeof(out));
 	CHECK(st == 0 && strstr(out, "allocated"), "none: status %d: %s", st,
 	      out);
 	CHECK(count(out, "hakmem:") == 1 &&
@@ -202,7 +171,7 @@ int main(int argc, char **argv)
 
 	/* 4. set after start-up: said once, off */
 	char *late[] = { "T_LATE=1", NULL };
-	st = run(argv, "--late", late, out, sizeof(out));
+	st = run_self(argv, "--late", late, true, out, sizeof(out));
 	CHECK(st == 0 && strstr(out, "allocated"), "late: status %d: %s", st,
 	      out);
 	/* under a sanitizer hakmem may have started before the change (the

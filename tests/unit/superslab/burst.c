@@ -28,27 +28,11 @@
 
 #include "helpers.h"
 #include "superslab/superslab.h"
+#include "unit/superslab/retain_test.h"
 
-#define BIG	SS_MAX_SLAB_SHIFT
 #define FLOOR	4
 #define BURST	8
 #define N	10
-
-static struct hak_ss_retain now(void)
-{
-	struct hak_ss_retain r;
-
-	hak_ss_retain_get(&r);
-	return r;
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts))
-		;
-}
 
 /* purger_threads - threads of this process named "hakmem-purge"; raw
  * system calls, no malloc: a malloc here could take a cached chunk */

@@ -19,31 +19,15 @@
  */
 #include "helpers.h"
 #include "superslab/superslab.h"
+#include "unit/superslab/retain_test.h"
 #include "unit/debug/debug_test.h"
 
-#define BIG	SS_MAX_SLAB_SHIFT
 #define N	6
-
-static struct hak_ss_retain now(void)
-{
-	struct hak_ss_retain r;
-
-	hak_ss_retain_get(&r);
-	return r;
-}
 
 /* the first byte of the slab's block area, past the chunk header */
 static volatile char *area(struct hak_slab *s)
 {
 	return (volatile char *)hak_ss_slab_start(s);
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts))
-		;
 }
 
 /* reuse: two chunks go empty; both come back with their pages, the one
