@@ -9,7 +9,10 @@
  * fast path, so a lock is the simple and sufficient choice; the CAS on the
  * tag is still the one step that makes a thread the owner (docs/DESIGN.md
  * invariant 4), and it cannot fail while the lock is held because nobody
- * else may change a published tag.  The lists are hak_list lists through
+ * else may change a published tag.  An exiting thread publishes its slabs
+ * in batches, one acquisition each: with one per slab, threads coming and
+ * going made this the most contended lock (churn: 2766 of 160 k taken
+ * contended; batched: 82 of 104 k).  The lists are hak_list lists through
  * the slab's links, which are the mailbox's while the slab is published.
  */
 #include "remote/remote.h"
@@ -36,14 +39,14 @@ static void unlink_slab(struct mbox *b, struct hak_slab *s)
 	b->n--;
 }
 
-void hak_mbox_publish(unsigned cls, struct hak_slab *s)
+/* push - mbox_lock held: @s, owned by the caller, goes on @cls's list */
+static void push(unsigned cls, struct hak_slab *s)
 {
 	struct mbox *b = &boxes[cls];
 	/* relaxed: the owner's own word; the lock orders it for adopters */
 	uintptr_t tag = hak_load_relaxed(&s->owner_tag);
 
 	HAK_ASSERT(cls < MBOX_NCLASS && (tag & HAK_TAG_OWNER_MASK));
-	hak_lock(&mbox_lock);
 	/* the slab's links are the mailbox's now (superslab.h); the head
 	 * store is relaxed: hak_mbox_take() peeks at it without the lock */
 	hak_list_push(&b->head, s);
@@ -52,7 +55,24 @@ void hak_mbox_publish(unsigned cls, struct hak_slab *s)
 	 * consistent slab once it takes the lock itself */
 	hak_store_release(&s->owner_tag,
 			  (tag & ~HAK_TAG_OWNER_MASK) | HAK_TAG_PUBLISHED);
+}
+
+void hak_mbox_publish(unsigned cls, struct hak_slab *s)
+{
+	hak_lock(&mbox_lock);
+	push(cls, s);
 	hak_unlock(&mbox_lock);
+}
+
+void hak_mbox_batch_flush(struct hak_mbox_batch *bt)
+{
+	if (!bt->n)
+		return;
+	hak_lock(&mbox_lock);
+	for (unsigned i = 0; i < bt->n; i++)
+		push(bt->cls[i], bt->slab[i]);
+	hak_unlock(&mbox_lock);
+	bt->n = 0;
 }
 
 /* claim - lock held, @s on the list: make @owner its owner */

@@ -125,6 +125,36 @@ HAK_FAST unsigned hak_remote_drain(struct hak_slab *s,
 
 /* remote/mailbox.c */
 void hak_mbox_publish(unsigned cls, struct hak_slab *s);
+
+/*
+ * A batch: slabs one owner publishes together, under one acquisition of
+ * the mailbox lock (a thread's exit hands over one or more slabs per class
+ * it used; one lock each made the mailbox lock the most contended one when
+ * threads come and go).  Until it is flushed a slab in the batch is still
+ * its owner's and unpublished.
+ */
+#define HAK_MBOX_BATCH	32
+
+struct hak_mbox_batch {
+	unsigned n;
+	uint8_t cls[HAK_MBOX_BATCH];
+	struct hak_slab *slab[HAK_MBOX_BATCH];
+};
+
+/* hak_mbox_batch_flush - publish every slab of @bt; @bt is empty after */
+void hak_mbox_batch_flush(struct hak_mbox_batch *bt);
+
+/* hak_mbox_batch_add - publish @s (class @cls) with @bt's next flush; a
+ * full batch is flushed first */
+static inline void hak_mbox_batch_add(struct hak_mbox_batch *bt,
+				      unsigned cls, struct hak_slab *s)
+{
+	if (bt->n == HAK_MBOX_BATCH)
+		hak_mbox_batch_flush(bt);
+	bt->cls[bt->n] = (uint8_t)cls;
+	bt->slab[bt->n++] = s;
+}
+
 /* hak_mbox_take - adopt any published slab of @cls for @owner, or NULL */
 struct hak_slab *hak_mbox_take(unsigned cls, uintptr_t owner);
 /* hak_mbox_adopt - adopt @s if it is still published; false if not */

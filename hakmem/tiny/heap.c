@@ -185,40 +185,46 @@ static size_t collect(struct hak_heap *h, bool release_empty)
 	return released;
 }
 
-/* publish_one - owner: hand @s to the mailbox, its list flags cleared */
-static void publish_one(struct hak_heap *h, unsigned c, struct hak_slab *s)
+/* publish_one - owner: add @s to @bt, its list flags cleared */
+static void publish_one(struct hak_heap *h, struct hak_mbox_batch *bt,
+			unsigned c, struct hak_slab *s)
 {
 	tag_set(s, h, tag_flags(s) & ~(HAK_TAG_FULL | HAK_TAG_FOSTER));
-	hak_mbox_publish(c, s);
+	hak_mbox_batch_add(bt, c, s);
 	stat_add(h, c, TS_PUBLISH, 1);
 	hak_trace(HAK_EV_PUBLISH, c, s, 0);
 }
 
-/* publish_list - owner: publish every slab of a list (the caller resets
- * the list head) */
-static void publish_list(struct hak_heap *h, unsigned c, struct hak_slab *s)
+/* publish_list - owner: add every slab of a list to @bt (the caller
+ * resets the list head; the batch relinks the slabs when it flushes) */
+static void publish_list(struct hak_heap *h, struct hak_mbox_batch *bt,
+			 unsigned c, struct hak_slab *s)
 {
 	struct hak_slab *next;
 
 	for (; s; s = next) {
 		next = s->next;
-		publish_one(h, c, s);
+		publish_one(h, bt, c, s);
 	}
 }
 
-/* publish_all - owner: hand every slab left to the mailbox. */
+/* publish_all - owner: hand every slab left to the mailbox, a batch of
+ * them per acquisition of its lock. */
 static void publish_all(struct hak_heap *h)
 {
+	struct hak_mbox_batch bt = { .n = 0 };
+
 	for (unsigned c = 0; c < TINY_NCLASS; c++) {
 		if (h->cur[c] != &hak_tiny_empty_slab)
-			publish_one(h, c, h->cur[c]);
+			publish_one(h, &bt, c, h->cur[c]);
 		hak_tiny_set_cur(h, c, &hak_tiny_empty_slab);
-		publish_list(h, c, h->partial[c]);
-		publish_list(h, c, h->full[c]);
-		publish_list(h, c, h->foster[c]);
+		publish_list(h, &bt, c, h->partial[c]);
+		publish_list(h, &bt, c, h->full[c]);
+		publish_list(h, &bt, c, h->foster[c]);
 		h->partial[c] = h->full[c] = h->partial_tail[c] = NULL;
 		h->foster[c] = NULL;
 	}
+	hak_mbox_batch_flush(&bt);
 	atomic_store_explicit(&h->remote_hint, 0, memory_order_relaxed);
 }
 
