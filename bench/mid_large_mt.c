@@ -16,8 +16,7 @@
  *
  * seconds runs from the start barrier to the last thread's end.
  */
-#include "bench_util.h"
-#include <pthread.h>
+#include "workers.h"
 
 #define PROG "mid_large_mt"
 #define SLOTS 128			/* a power of two */
@@ -25,15 +24,6 @@
 #define MAX_SIZE (32 << 10)
 #define PAGE 4096
 
-struct worker {
-	pthread_t tid;
-	unsigned idx;
-	uint64_t ops;
-	double end;
-};
-
-static pthread_barrier_t start;
-static double t_start;
 
 static void *fresh(size_t size, uint64_t id)
 {
@@ -48,7 +38,7 @@ static void *fresh(size_t size, uint64_t id)
 
 static void *worker(void *arg)
 {
-	struct worker *w = arg;
+	struct bench_worker *w = arg;
 	void *ptr[SLOTS];
 	size_t size[SLOTS];
 	uint64_t id[SLOTS], rng = bench_seed(4141, w->idx), next = 0, i;
@@ -59,9 +49,7 @@ static void *worker(void *arg)
 		id[s] = next++;
 		ptr[s] = fresh(size[s], id[s]);
 	}
-	pthread_barrier_wait(&start);
-	if (w->idx == 0)
-		t_start = bench_now();
+	bench_workers_go(w);
 	for (i = 0; i < w->ops; i++) {
 		uint64_t r = bench_rand(&rng);
 
@@ -84,35 +72,14 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
 	struct bench_args a = bench_parse(argc, argv, PROG, NULL);
-	uint64_t per_thread = bench_count(&a, 5e6, 5000), ops = 0;
+	uint64_t per_thread = bench_count(&a, 5e6, 5000), ops;
 	int hakmem = bench_hakmem(MIN_SIZE);
-	struct worker *w = calloc(a.threads, sizeof(*w));
-	double end = 0;
-	unsigned t;
+	double end;
 
-	if (!w || pthread_barrier_init(&start, NULL, a.threads)) {
-		fprintf(stderr, PROG ": set-up failed\n");
-		return 1;
-	}
-	for (t = 0; t < a.threads; t++) {
-		w[t].idx = t;
-		w[t].ops = per_thread;
-		if (pthread_create(&w[t].tid, NULL, worker, &w[t])) {
-			fprintf(stderr, PROG ": pthread_create failed\n");
-			return 1;
-		}
-	}
-	for (t = 0; t < a.threads; t++) {
-		pthread_join(w[t].tid, NULL);
-		ops += w[t].ops;
-		if (w[t].end > end)
-			end = w[t].end;
-	}
-	end -= t_start;
+	ops = bench_workers_run(PROG, a.threads, per_thread, worker, &end);
 	printf(PROG ": threads=%u slots=%d min=%d max=%d ops=%llu "
 	       "seconds=%.3f ops_per_sec=%.0f rss_peak_kb=%ld hakmem=%d\n",
 	       a.threads, SLOTS, MIN_SIZE, MAX_SIZE, (unsigned long long)ops,
 	       end, end > 0 ? ops / end : 0.0, bench_rss_peak_kb(), hakmem);
-	free(w);
 	return 0;
 }

@@ -25,8 +25,7 @@
  *
  * seconds runs from the start barrier to the last thread's end.
  */
-#include "bench_util.h"
-#include <pthread.h>
+#include "workers.h"
 #include <stdatomic.h>
 
 #define PROG "mid_random_mt"
@@ -37,16 +36,7 @@
 #define MAX_SIZE (16 << 10)
 #define PAGE 4096
 
-struct worker {
-	pthread_t tid;
-	unsigned idx;
-	uint64_t ops;
-	double end;
-};
-
 static _Atomic(uint64_t *) shared[SHARED];
-static pthread_barrier_t start;
-static double t_start;
 
 static uint64_t mark(const void *p, size_t size)
 {
@@ -93,15 +83,13 @@ static void retire(uint64_t *p)
 
 static void *worker(void *arg)
 {
-	struct worker *w = arg;
+	struct bench_worker *w = arg;
 	uint64_t *ptr[SLOTS], rng = bench_seed(4141, w->idx), i;
 	unsigned s;
 
 	for (s = 0; s < SLOTS; s++)
 		ptr[s] = fresh(bench_range(&rng, MIN_SIZE, MAX_SIZE));
-	pthread_barrier_wait(&start);
-	if (w->idx == 0)
-		t_start = bench_now();
+	bench_workers_go(w);
 	for (i = 0; i < w->ops; i++) {
 		uint64_t r = bench_rand(&rng);
 		size_t size = MIN_SIZE + (size_t)((r >> 24) %
@@ -134,30 +122,12 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
 	struct bench_args a = bench_parse(argc, argv, PROG, NULL);
-	uint64_t per_thread = bench_count(&a, 1.6e7, 5000), ops = 0;
+	uint64_t per_thread = bench_count(&a, 1.6e7, 5000), ops;
 	int hakmem = bench_hakmem(MIN_SIZE);
-	struct worker *w = calloc(a.threads, sizeof(*w));
-	double end = 0;
-	unsigned t, k;
+	double end;
+	unsigned k;
 
-	if (!w || pthread_barrier_init(&start, NULL, a.threads)) {
-		fprintf(stderr, PROG ": set-up failed\n");
-		return 1;
-	}
-	for (t = 0; t < a.threads; t++) {
-		w[t].idx = t;
-		w[t].ops = per_thread;
-		if (pthread_create(&w[t].tid, NULL, worker, &w[t])) {
-			fprintf(stderr, PROG ": pthread_create failed\n");
-			return 1;
-		}
-	}
-	for (t = 0; t < a.threads; t++) {
-		pthread_join(w[t].tid, NULL);
-		ops += w[t].ops;
-		if (w[t].end > end)
-			end = w[t].end;
-	}
+	ops = bench_workers_run(PROG, a.threads, per_thread, worker, &end);
 	for (k = 0; k < SHARED; k++) {
 		uint64_t *p = atomic_load_explicit(&shared[k],
 						   memory_order_relaxed);
@@ -165,11 +135,9 @@ int main(int argc, char **argv)
 		if (p)
 			retire(p);
 	}
-	end -= t_start;
 	printf(PROG ": threads=%u slots=%d min=%d max=%d ops=%llu "
 	       "seconds=%.3f ops_per_sec=%.0f rss_peak_kb=%ld hakmem=%d\n",
 	       a.threads, SLOTS, MIN_SIZE, MAX_SIZE, (unsigned long long)ops,
 	       end, end > 0 ? ops / end : 0.0, bench_rss_peak_kb(), hakmem);
-	free(w);
 	return 0;
 }
