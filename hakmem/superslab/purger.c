@@ -9,23 +9,30 @@
  * them again at once (threads handing their blocks to the next ones, a
  * server between requests) does not unmap and fault them back.  Every
  * chunk release and purge ends the bursts that are due; this thread ends
- * them in a program that stops calling.  It starts the first time a burst
- * is kept, never earlier: a program that never empties more than
- * HAKMEM_RETAIN_MB of chunks at once never gets it, and a single-threaded
- * program keeps no burst, so hakmem never makes it multi-threaded.  Once running it also
- * purges dirty chunks idle for the decay window.
+ * them in a program that stops calling, and no burst is kept unless it
+ * runs.  It starts after the first time a burst would have been kept (that
+ * one is given back at once), never earlier: a program that never empties
+ * more than HAKMEM_RETAIN_MB of chunks at once never gets it, and a
+ * single-threaded program keeps no burst, so hakmem never makes it
+ * multi-threaded.  Once running it also purges dirty chunks idle for the
+ * decay window.
  *
  * It sleeps on a condition variable (CLOCK_MONOTONIC) until the next thing
  * falls due, with every signal blocked, takes only ss_lock (through
  * hak_ss_purge_due()) and then plock, never both, and allocates nothing.
  * pthread_create allocates (glibc callocs the new thread's DTV), so the
- * release that first keeps a burst only marks the purger wanted
- * (hak_ss_purger_pending); the tiny box starts it at the end of its slow
- * paths (hak_ss_purger_poll()), where its heap is whole and no hakmem
+ * release that first would keep a burst only marks the purger wanted
+ * (hak_ss_purger_pending); the tiny box starts it at the end of its malloc
+ * slow path (hak_ss_purger_poll()), where its heap is whole and no hakmem
  * lock is held, and a malloc from pthread_create is an ordinary one.
+ * Never from a free: glibc calls free with its stack-cache lock held
+ * (pthread_join -> __nptl_free_stacks -> _dl_deallocate_tls), the lock
+ * pthread_create takes first, so a start there deadlocked the thread with
+ * every signal blocked (tests/unit/tiny/purger_start.c); glibc takes no
+ * lock that pthread_create needs around a malloc.
  * If it cannot be created, bursts are switched off (hak_ss_burst_off()):
- * the fixed bound alone, as before.  A fork child has no purger; its next
- * burst starts one.
+ * the fixed bound alone, as before.  A fork child has no purger and keeps
+ * no burst until a malloc after its first would-be burst starts one.
  */
 #define _GNU_SOURCE
 #include "superslab/superslab.h"
@@ -117,6 +124,12 @@ static void start(void)
 	}
 	pthread_setname_np(t, "hakmem-purge");
 	atomic_store_explicit(&state, P_RUNNING, memory_order_release);
+}
+
+bool hak_ss_purger_running(void)
+{
+	/* relaxed: a hint for keeping a burst; nothing is read through it */
+	return atomic_load_explicit(&state, memory_order_relaxed) == P_RUNNING;
 }
 
 void hak_ss_purger_kick(uint64_t due_ms)

@@ -225,15 +225,23 @@ static struct hak_chunk *oldest(struct cq **q)
 }
 
 /*
- * burst - ss_lock: the burst allowed now: none while the process is
+ * burst_may - ss_lock: the process may keep a burst: not while it is
  * single-threaded (glibc's flag, set once a second thread was created and
  * never cleared), so that hakmem never makes a single-threaded program
  * multi-threaded with its purger (such a program may rely on being one:
  * unshare(CLONE_NEWUSER), a fork without atfork cost)
  */
+static bool burst_may(void)
+{
+	return burst_max && !__libc_single_threaded;
+}
+
+/* burst - ss_lock: the burst allowed now: none until the purger runs to
+ * end it if the program goes idle; it starts from a malloc (purger.c), so
+ * the first would-be burst is given back and marks it wanted instead */
 static unsigned burst(void)
 {
-	return __libc_single_threaded ? 0 : burst_max;
+	return burst_may() && hak_ss_purger_running() ? burst_max : 0;
 }
 
 /*
@@ -453,12 +461,17 @@ void hak_ss_release(struct hak_slab *s)
 	if (c->free_mask == all_mask(c)) {
 		/* empty: into the cache with its pages, newest first */
 		hak_list_del(&partial[c->shift - SS_MIN_SLAB_SHIFT], c);
+		bool over;
+
 		c->empty_ms = hak_os_now_ms();
 		cq_push(&dirty, c);
+		over = cached() > retain_max;
 		decay(c->empty_ms, &purge);
 		evict(c->empty_ms, &retire);
-		/* a burst waits: the purger unmaps it if nothing comes back */
-		kick = cached() > retain_max ? c->empty_ms + burst_ms : 0;
+		/* a burst waits: the purger unmaps it if nothing comes back;
+		 * or one would but for the purger: wanted for the next */
+		if (cached() > retain_max || (over && burst_may()))
+			kick = c->empty_ms + burst_ms;
 	} else {
 		look(&purge);
 	}

@@ -370,14 +370,18 @@ void hak_ss_config(size_t retain_bytes, size_t burst_bytes, long burst_ms_,
  *                      none from now on
  *   hak_ss_purger_kick - something falls due at @due_ms: wake the purger
  *                      earlier, or mark it wanted if it is not running
+ *   hak_ss_purger_running - the purger runs: a burst may be kept
  *   hak_ss_purger_poll - start the purger if it is wanted: for the front
- *                      end's slow paths, at their end (pthread_create
+ *                      end's malloc slow path, at its end (pthread_create
  *                      allocates: the caller's heap must be whole and no
- *                      hakmem lock held; with one held it waits a poll)
+ *                      hakmem lock held; with one held it waits a poll).
+ *                      Never from free: glibc frees under locks that
+ *                      pthread_create takes (purger.c)
  */
 uint64_t hak_ss_purge_due(void);
 void hak_ss_burst_off(void);
 void hak_ss_purger_kick(uint64_t due_ms);
+bool hak_ss_purger_running(void);
 void hak_ss_purger_start(void);
 extern _Atomic bool hak_ss_purger_pending;
 

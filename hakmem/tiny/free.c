@@ -203,8 +203,8 @@ void hak_tiny_free_slow(struct hak_slab *s, void *p)
 			 (HAK_RELEASE_CHECKS ? !hak_ss_block_in_cap(s, p) :
 			  !hak_tiny_in_blocks(s, start, p) ||
 			  (HAK_DEBUG >= 1 && ((char *)p - start) % s->stride)))) {
+		/* no hak_ss_purger_poll() on a free: see refill.c */
 		free_other(s, p, start);
-		hak_ss_purger_poll();	/* the heap is whole again */
 		return;
 	}
 	remote_free(s, p, owner);

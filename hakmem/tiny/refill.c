@@ -272,7 +272,12 @@ void *hak_tiny_alloc_slow(unsigned cls)
 
 	if (hak_unlikely(!b))
 		errno = ENOMEM;
-	hak_ss_purger_poll();	/* the heap is whole again */
+	/* the heap is whole again.  Only malloc starts the purger, never
+	 * free: glibc frees a cached thread stack's TLS under the lock that
+	 * pthread_create takes (pthread_join -> __nptl_free_stacks ->
+	 * _dl_deallocate_tls -> free), so a start from free deadlocked there
+	 * with every signal blocked; nothing in glibc mallocs under it */
+	hak_ss_purger_poll();
 	return b;
 }
 

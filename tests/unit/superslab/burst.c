@@ -4,25 +4,25 @@
  * thread (docs/DESIGN.md "Giving memory back"), on whole-chunk slabs
  * (shift 21: every release empties a chunk), floor 8 MiB (4 chunks),
  * burst 16 MiB (8 chunks) for 50 ms:
- *   - N = 10 chunks emptied at once all stay mapped with their pages, and
+ *   - no burst is kept until the purger runs: the first N chunks emptied
+ *     at once go back to the floor and mark it wanted, with no thread yet
+ *     (a malloc starts it: tiny/purger_start.c);
+ *   - then N = 10 chunks emptied at once all stay mapped with their pages, and
  *     come back without a map: a program that refills at once keeps them
  *     (with the fixed bound alone, 6 were unmapped and mapped again);
  *   - past floor + burst they are unmapped at once;
  *   - with no further call from the program, the purger thread
  *     ("hakmem-purge") unmaps the burst within a second, down to the
  *     floor;
- *   - a fork child has no purger; its first burst starts one, which ends
- *     that burst too;
+ *   - a fork child has no purger and keeps no burst until one starts;
+ *     then the same;
  *   - while the process is single-threaded there is no burst (and so no
  *     purger thread): hakmem never makes such a program multi-threaded.
- * The purger starts from hak_ss_purger_poll() (the tiny box's slow paths
- * call it): called here by hand, as the test drives the box directly.
+ * The purger starts from hak_ss_purger_poll() (the tiny box's malloc slow
+ * path calls it): called here by hand, as the test drives the box directly.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,39 +33,6 @@
 #define FLOOR	4
 #define BURST	8
 #define N	10
-
-/* purger_threads - threads of this process named "hakmem-purge"; raw
- * system calls, no malloc: a malloc here could take a cached chunk */
-static int purger_threads(void)
-{
-	static char buf[16384];
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY), n = 0;
-	long len;
-
-	while (fd >= 0 &&
-	       (len = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < len;) {
-			struct dirent64 *e = (struct dirent64 *)(buf + off);
-			char path[64], comm[32] = "";
-			int cf;
-
-			off += e->d_reclen;
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "/proc/self/task/%.20s/comm",
-				 e->d_name);
-			cf = open(path, O_RDONLY);
-			if (cf >= 0 && read(cf, comm, sizeof(comm) - 1) > 0 &&
-			    !strncmp(comm, "hakmem-purge", 12))
-				n++;
-			if (cf >= 0)
-				close(cf);
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	return n;
-}
 
 /* wait_chunks - up to 2 s for hak_ss_chunks() to come down to @want */
 static size_t wait_chunks(size_t want)
@@ -122,6 +89,30 @@ static void cap(size_t c0)
 	      hak_ss_chunks() - c0, FLOOR + BURST);
 }
 
+/* before_purger - the purger not running: N emptied at once go back to the floor
+ * and mark it wanted; the poll starts it */
+static void before_purger(size_t c0, const char *who)
+{
+	struct hak_slab *s[N];
+
+	for (int i = 0; i < N; i++)
+		if (!CHECK((s[i] = hak_ss_acquire(BIG)), "acquire %d", i))
+			return;
+	for (int i = 0; i < N; i++)
+		hak_ss_release(s[i]);
+	CHECK(hak_ss_chunks() == c0 + FLOOR && purger_threads() == 0 &&
+	      hak_load_relaxed(&hak_ss_purger_pending),
+	      "%s, no purger yet: %zu chunks kept (want the floor, %d), %d "
+	      "purger threads (want 0), wanted %d (want 1)", who,
+	      hak_ss_chunks() - c0, FLOOR, purger_threads(),
+	      (int)hak_load_relaxed(&hak_ss_purger_pending));
+	hak_ss_purger_poll();
+	CHECK(purger_threads() == 1 && hak_ss_purger_running(),
+	      "%s: the poll started %d purger threads, want 1", who,
+	      purger_threads());
+	hak_ss_trim();
+}
+
 /* single - a single-threaded process keeps no burst and gets no thread */
 static void single(size_t c0)
 {
@@ -175,6 +166,7 @@ int main(void)
 	if (!CHECK(pthread_create(&t, NULL, nothing, NULL) == 0, "thread"))
 		return t_result();
 	pthread_join(t, NULL);
+	before_purger(c0, "parent");
 	cycle(c0);
 	idle(c0, "parent");
 	CHECK(hak_ss_trim() == FLOOR * SS_SIZE, "trim: the floor was not cached");
@@ -187,6 +179,7 @@ int main(void)
 		CHECK(purger_threads() == 0, "child: %d purger threads",
 		      purger_threads());
 		hak_ss_trim();
+		before_purger(c0, "fork child");
 		cycle(c0);
 		idle(c0, "fork child");
 		_exit(t_result());
@@ -194,9 +187,9 @@ int main(void)
 	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid &&
 	      WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "the fork child failed (status %d)", status);
-	printf("burst: none while single-threaded; then %d chunks emptied at "
-	       "once kept and reused; past %d unmapped at once; the purger "
-	       "gave the burst back when idle, in a fork child too\n", N,
-	       FLOOR + BURST);
+	printf("burst: none while single-threaded, nor before the purger "
+	       "runs; then %d chunks emptied at once kept and reused; past %d "
+	       "unmapped at once; the purger gave the burst back when idle, in "
+	       "a fork child too\n", N, FLOOR + BURST);
 	return t_result();
 }
