@@ -233,7 +233,7 @@ static HAK_SLOW void *alloc_global(unsigned cls)
 	void *b;
 
 	hak_tiny_global_lock();
-	b = refill(&hak_tiny_global_heap, cls);
+	b = refill(hak_tiny_global_heap_get(), cls);
 	if (hak_tiny_counting && b)
 		stat_add(&hak_tiny_global_heap, cls, TS_ALLOC, 1);
 	hak_tiny_global_unlock();
