@@ -8,7 +8,9 @@
  *     in the heap's first 4 KiB); before, a memset made both pages of the
  *     6 KiB heap resident;
  *  2. the first slab of a class: one page of blocks (the first carve stops
- *     at the page end); before, the 8 KiB carve made two;
+ *     at the page end); before, the 8 KiB carve made two.  The first chunk
+ *     then has two pages resident, its header (one page: the chunk's
+ *     fields in the last slab's metadata) and those blocks; before, four;
  *  3. the sentinel heaps: the dead heap is set up by start-up, the global
  *     heap not before a thread allocates after its teardown (before, both
  *     were initialised in .data: 226 relocations ld.so applied at load),
@@ -32,7 +34,7 @@ static unsigned resident(const void *p, size_t len)
 {
 	uintptr_t lo = HAK_ALIGN_DOWN((uintptr_t)p, HAK_PAGE_SIZE);
 	uintptr_t hi = HAK_ALIGN_UP((uintptr_t)p + len, HAK_PAGE_SIZE);
-	unsigned char vec[64];
+	unsigned char vec[16];
 	unsigned n = 0;
 
 	if ((hi - lo) / HAK_PAGE_SIZE > sizeof(vec))
@@ -102,6 +104,11 @@ int main(void)
 	CHECK(resident(hak_ss_slab_start(s), 8192) == 1,
 	      "the slab's first 8 KiB: %u pages resident, want 1",
 	      resident(hak_ss_slab_start(s), 8192));
+	if (hak_ss_slab_index(s) == 0)
+		CHECK(resident(hak_ss_chunk_of((uintptr_t)s), 64 << 10) == 2,
+		      "the first chunk's first 64 KiB: %u pages resident, "
+		      "want 2", resident(hak_ss_chunk_of((uintptr_t)s),
+					 64 << 10));
 	tfree(b);
 
 	/* 3: the dead heap is set up, the global heap is not until used */
