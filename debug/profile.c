@@ -92,7 +92,7 @@ static uint64_t dropped;		/* lock: samples not kept (tables full) */
 static _Atomic uint16_t *filter;	/* any thread, relaxed; see top */
 static _Atomic int pending;		/* a SIGUSR2 found the lock taken */
 static _Atomic uint64_t seeds;		/* thread seeds handed out */
-static char path[4096];			/* HAKMEM_PROFILE, set once */
+static char path[4096] HAK_LBSS;			/* HAKMEM_PROFILE, set once */
 static uint64_t interval;		/* HAKMEM_PROFILE_INTERVAL, set once */
 static uintptr_t self_lo, self_hi;	/* our code when we are a .so */
 static struct sigaction old_usr2;	/* the handler before ours */

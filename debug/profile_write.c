@@ -33,7 +33,7 @@ struct out {
 	char buf[8192];
 };
 
-static struct out outbuf;		/* the profile lock */
+static struct out outbuf HAK_LBSS;		/* the profile lock */
 
 static void out_flush(struct out *o)
 {

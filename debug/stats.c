@@ -71,7 +71,7 @@ static void retain_print(void)
 
 void hak_dbg_stats_print(void)
 {
-	static uint64_t st[TINY_NCLASS][TS_NSTAT];	/* too big for a stack */
+	static uint64_t st[TINY_NCLASS][TS_NSTAT] HAK_LBSS;	/* too big for a stack */
 	static const char *const head[TS_NSTAT] = {
 		"allocs", "frees", "remote", "drained", "refills",
 		"adopts", "publishes", "slabs+", "slabs-",

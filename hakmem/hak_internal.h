@@ -46,6 +46,20 @@
 #define HAK_NORETURN	__attribute__((noreturn))
 #define HAK_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define HAK_TLS_IE	__attribute__((tls_model("initial-exec")))
+/*
+ * HAK_LBSS - on a large zero-filled static that most programs touch in a
+ * page or two or not at all (the registry's map, buffers of the debug
+ * options): it goes to .lbss, which the linker places after every .bss,
+ * so that the small variables the allocator writes at start-up share a
+ * few pages instead of lying scattered between these.  No file space, the
+ * same RIP-relative code.  gcc on x86-64 ELF only: clang marks such a
+ * section PROGBITS (64 MiB of zeros in the file); elsewhere plain .bss.
+ */
+#if defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
+#define HAK_LBSS	__attribute__((section(".lbss")))
+#else
+#define HAK_LBSS
+#endif
 
 #define HAK_BUILD_BUG_ON(cond) _Static_assert(!(cond), #cond)
 

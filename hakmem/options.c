@@ -20,7 +20,7 @@ struct option {
 
 /* string options: their buffers (STR_MAX bytes); value 1 when set */
 #define STR_MAX	4096
-static char profile_file[STR_MAX];
+static char profile_file[STR_MAX] HAK_LBSS;
 static char *const str_buf[HAK_OPT_COUNT] = {
 	[HAK_OPT_PROFILE] = profile_file,
 };

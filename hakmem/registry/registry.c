@@ -6,7 +6,14 @@
  */
 #include "registry/registry.h"
 
-_Atomic uint8_t hak_reg_map[HAK_REG_ENTRIES];
+/*
+ * A common symbol: the linker places those after every object's .bss, so
+ * the library's small variables lie together before the map instead of on
+ * both sides of it (one resident page more).  Not HAK_LBSS: the linker
+ * turns no GOT load of a symbol in .lbss into a lea, and free() would
+ * load the map's address.
+ */
+_Atomic uint8_t hak_reg_map[HAK_REG_ENTRIES] __attribute__((common));
 
 void hak_reg_set(uintptr_t region_start, uint8_t kind)
 {

@@ -115,7 +115,7 @@ uint64_t hak_ss_new_key(const void *salt)
 
 static uint32_t all_mask(const struct hak_chunk *c)
 {
-	return c->nslabs == 32 ? 0xffffffffu : (1u << c->nslabs) - 1;
+	return (1u << c->nslabs) - 1;	/* nslabs < 32 */
 }
 
 /* every mapped chunk, for mallinfo's walk: its own links (all_next,
@@ -144,7 +144,7 @@ static void format(struct hak_chunk *c, unsigned shift)
 {
 	c->magic = SS_MAGIC;
 	c->shift = (uint8_t)shift;
-	c->nslabs = (uint8_t)(SS_SIZE >> shift);
+	c->nslabs = (uint8_t)SS_NSLABS(shift);
 	c->free_mask = all_mask(c);
 	hak_reg_set((uintptr_t)c, (uint8_t)shift);
 }

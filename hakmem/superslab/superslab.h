@@ -28,7 +28,7 @@
 
 #define SS_SHIFT		HAK_REG_SHIFT
 #define SS_SIZE			(1UL << SS_SHIFT)
-#define SS_HDR			8192UL	/* 32 slabs x 128 B + chunk fields */
+#define SS_HDR			4096UL	/* struct hak_chunk: 32 x 128 B */
 #define SS_MIN_SLAB_SHIFT	16
 #define SS_MAX_SLAB_SHIFT	SS_SHIFT
 #define SS_MAX_SLABS		(1U << (SS_SHIFT - SS_MIN_SLAB_SHIFT))
@@ -103,19 +103,41 @@ HAK_BUILD_BUG_ON(!HAK_IS_POW2(HAK_TAG_OWNER_ALIGN));
 HAK_BUILD_BUG_ON(HAK_SLAB_NCLASS_MAX > 64);
 HAK_BUILD_BUG_ON(HAK_SLAB_NCLASS_MAX - 1 > UINT8_MAX);
 
-/* slabs[] first: p -> slab metadata is chunk + index * 128, no offset */
+/*
+ * slabs[] first: p -> slab metadata is chunk + index * 128, no offset.
+ * The chunk's own fields take the last slab's 128 bytes, so the header is
+ * one page: a chunk of 64 KiB slabs (shift 16) has 31 of them, its last
+ * 64 KiB never handed out nor touched (address space, no memory); every
+ * other shift has 16 slabs or fewer.  Where a slab keeps its owner tag
+ * the fields keep a zero word: a free into that span finds "no owner"
+ * and is reported, as a free into any slab that is not out.
+ */
 struct hak_chunk {
-	struct hak_slab slabs[SS_MAX_SLABS];
-	uint64_t magic;			/* SS_MAGIC while mapped */
-	uint8_t shift;			/* slab span shift */
-	uint8_t nslabs;			/* SS_SIZE >> shift */
-	uint8_t pad_[2];
-	uint32_t free_mask;		/* slabs not out; ss lock */
-	uint64_t empty_ms;		/* when it last went empty; ss lock */
-	struct hak_chunk *next, *prev;	/* ss lists; ss lock */
-	struct hak_chunk *all_next, *all_prev;	/* every chunk; ss lock */
+	union {
+		struct hak_slab slabs[SS_MAX_SLABS];
+		struct {
+			struct hak_slab slabs_[SS_MAX_SLABS - 1];
+			uint64_t magic;		/* SS_MAGIC while mapped */
+			uint8_t shift;		/* slab span shift */
+			uint8_t nslabs;		/* SS_NSLABS(shift) */
+			uint8_t pad_[2];
+			uint32_t free_mask;	/* slabs not out; ss lock */
+			uintptr_t no_owner;	/* 0: a slab's owner_tag */
+			uint64_t empty_ms;	/* when it last went empty;
+						 * ss lock */
+			struct hak_chunk *next, *prev;	/* ss lists; ss lock */
+			/* every chunk; ss lock */
+			struct hak_chunk *all_next, *all_prev;
+		};
+	};
 };
-HAK_BUILD_BUG_ON(sizeof(struct hak_chunk) > SS_HDR);
+HAK_BUILD_BUG_ON(sizeof(struct hak_chunk) != SS_HDR);
+HAK_BUILD_BUG_ON(offsetof(struct hak_chunk, no_owner) !=
+		 (SS_MAX_SLABS - 1) * sizeof(struct hak_slab) +
+		 offsetof(struct hak_slab, owner_tag));
+/* SS_NSLABS - the slabs of a chunk of slab shift @shift */
+#define SS_NSLABS(shift)	((SS_SIZE >> (shift)) < SS_MAX_SLABS ?	\
+				 (unsigned)(SS_SIZE >> (shift)) : SS_MAX_SLABS - 1)
 
 HAK_FAST struct hak_chunk *hak_ss_chunk_of(uintptr_t p)
 {

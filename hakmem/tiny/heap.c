@@ -12,23 +12,29 @@
  */
 #include "tiny/tiny_internal.h"
 
-#include <string.h>
-
 #include "hak_lock.h"
 #include "os/os.h"
 
 struct hak_slab hak_tiny_empty_slab;
 
-#define SENTINEL_HEAP(st) {						\
-	.direct = { [0 ... TINY_NDIRECT - 1] = &hak_tiny_empty_slab },	\
-	.cur = { [0 ... TINY_NCLASS - 1] = &hak_tiny_empty_slab },	\
-	.state = (st),							\
-}
-
-/* A thread's heap before it first allocates. */
-static struct hak_heap empty_heap = SENTINEL_HEAP(HEAP_EMPTY);
-struct hak_heap hak_tiny_dead_heap = SENTINEL_HEAP(HEAP_DEAD);
-struct hak_heap hak_tiny_global_heap = SENTINEL_HEAP(HEAP_GLOBAL);
+/*
+ * A thread's heap before it first allocates: malloc may run before any
+ * constructor (ld.so, another library's), so its fast path must find
+ * the sentinel slab here from the first instruction.  The one heap
+ * initialised statically: each of its 113 slab pointers is a relocation
+ * that ld.so writes at load time, dirtying the page.
+ */
+static struct hak_heap empty_heap = {
+	.direct = { [0 ... TINY_NDIRECT - 1] = &hak_tiny_empty_slab },
+	.cur = { [0 ... TINY_NCLASS - 1] = &hak_tiny_empty_slab },
+	.state = HEAP_EMPTY,
+};
+/* .bss: hak_tiny_init() fills in the dead heap (no thread is dead before
+ * start-up), hak_tiny_global_heap_get() the global heap the first time a
+ * thread allocates after its teardown; until then only its counters are
+ * written, which start at 0 */
+struct hak_heap hak_tiny_dead_heap;
+struct hak_heap hak_tiny_global_heap HAK_LBSS;
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 
 __thread struct hak_heap *hak_tiny_heap HAK_TLS_IE = &empty_heap;
@@ -42,9 +48,24 @@ static struct hak_heap *all_heaps;	/* pool_lock to add; read at exit */
 bool hak_tiny_counting;
 bool hak_tiny_slow_mode;
 
+/* sentinel_init - @h points every class at the sentinel slab */
+static void sentinel_init(struct hak_heap *h, uint32_t state)
+{
+	for (unsigned c = 0; c < TINY_NCLASS; c++)
+		hak_tiny_set_cur(h, c, &hak_tiny_empty_slab);
+	h->state = state;
+}
+
 void hak_tiny_global_lock(void)
 {
 	hak_lock(&global_lock);
+}
+
+struct hak_heap *hak_tiny_global_heap_get(void)
+{
+	if (hak_unlikely(hak_tiny_global_heap.state != HEAP_GLOBAL))
+		sentinel_init(&hak_tiny_global_heap, HEAP_GLOBAL);
+	return &hak_tiny_global_heap;
 }
 
 void hak_tiny_global_unlock(void)
@@ -78,14 +99,12 @@ size_t hak_tiny_heaps(void)
 
 /* ---- heap pool, attach, detach ------------------------------------------ */
 
-static void heap_init_fresh(struct hak_heap *h)
-{
-	memset(h, 0, sizeof(*h));
-	for (unsigned c = 0; c < TINY_NCLASS; c++)
-		hak_tiny_set_cur(h, c, &hak_tiny_empty_slab);
-}
-
-/* heap_new - a fresh heap from the heap arena; pool_lock held */
+/*
+ * heap_new - a fresh heap from the heap arena; pool_lock held.  Arena
+ * memory reads 0 (hak_os_map()): no memset, so a page of it becomes
+ * resident only when a field on it is written.  The first heap of a
+ * program whose classes are all below 21 (1280 B) stays in one page.
+ */
 static struct hak_heap *heap_new(void)
 {
 	struct hak_heap *h;
@@ -101,7 +120,8 @@ static struct hak_heap *heap_new(void)
 	}
 	h = (struct hak_heap *)heap_bump;
 	heap_bump += sizeof(*h);
-	heap_init_fresh(h);
+	for (unsigned c = 0; c < TINY_NCLASS; c++)
+		hak_tiny_set_cur(h, c, &hak_tiny_empty_slab);
 	return h;
 }
 
@@ -249,6 +269,7 @@ static void heap_detach(void *arg)
 
 int hak_tiny_init(bool count, bool trace)
 {
+	sentinel_init(&hak_tiny_dead_heap, HEAP_DEAD);
 	hak_tiny_counting = count;
 	hak_tiny_slow_mode = count || trace;
 	int err = hak_os_thread_hook_init(heap_detach);
@@ -293,7 +314,8 @@ size_t hak_tiny_trim(void)
 		n += collect(h, true);
 	}
 	hak_lock(&global_lock);
-	n += collect(&hak_tiny_global_heap, true);
+	if (hak_tiny_global_heap.state == HEAP_GLOBAL)	/* ever used */
+		n += collect(&hak_tiny_global_heap, true);
 	hak_unlock(&global_lock);
 	return n;
 }

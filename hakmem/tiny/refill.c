@@ -21,6 +21,8 @@
 
 #include <errno.h>
 
+#include "os/os.h"
+
 #define TINY_CARVE_BYTES	8192
 #define TINY_CARVE_MIN		8
 #define TINY_SWEEP_EVERY	64
@@ -109,8 +111,16 @@ static void release_idle(struct hak_heap *h, unsigned c)
 	h->idle_cursor = (uint8_t)k;
 }
 
-/* carve - owner: put the next batch of never-used blocks on the
- * free list; false when every block has been carved */
+/*
+ * carve - owner: put the next batch of never-used blocks on the free list;
+ * false when every block has been carved.  A carve writes each block's
+ * first two words, so it makes resident every page where one of its blocks
+ * starts.  A slab's first carve stops at the end of its first page (at
+ * least one block): a program that allocates a few blocks of a class
+ * keeps one page of it, not 8 KiB or 8 blocks (for a 128 KiB class, 8
+ * pages).  Later carves take TINY_CARVE_BYTES, at least TINY_CARVE_MIN
+ * blocks.
+ */
 static bool carve(struct hak_slab *s)
 {
 	char *end = hak_tiny_blocks_end(s, hak_ss_slab_start(s));
@@ -120,9 +130,15 @@ static bool carve(struct hak_slab *s)
 	if (s->bump >= end)
 		return false;
 	left = (size_t)(end - s->bump) / s->stride;
-	n = TINY_CARVE_BYTES / s->stride;
-	if (n < TINY_CARVE_MIN)
-		n = TINY_CARVE_MIN;
+	if (!s->carved) {
+		/* the blocks that start in bump's page (slab starts are
+		 * page-aligned) */
+		n = (HAK_PAGE_SIZE - 1) / s->stride + 1;
+	} else {
+		n = TINY_CARVE_BYTES / s->stride;
+		if (n < TINY_CARVE_MIN)
+			n = TINY_CARVE_MIN;
+	}
 	if (n > left)
 		n = left;
 	b = s->bump;
@@ -233,7 +249,7 @@ static HAK_SLOW void *alloc_global(unsigned cls)
 	void *b;
 
 	hak_tiny_global_lock();
-	b = refill(&hak_tiny_global_heap, cls);
+	b = refill(hak_tiny_global_heap_get(), cls);
 	if (hak_tiny_counting && b)
 		stat_add(&hak_tiny_global_heap, cls, TS_ALLOC, 1);
 	hak_tiny_global_unlock();

@@ -124,9 +124,11 @@ struct hak_heap {
 	 * there; the shadow's @real is the heap that owns the slabs */
 	struct hak_heap *shadow, *real;
 	struct hak_trace_ring *trace;	/* HAKMEM_TRACE_RING: this heap's ring */
-	_Atomic uint64_t stat[TINY_NCLASS][TS_NSTAT];
 	uint32_t state;
 	uint32_t id;
+	/* last: the only field past a heap's first 4 KiB (each class's
+	 * counters, refills and new slabs at least, are written) */
+	_Atomic uint64_t stat[TINY_NCLASS][TS_NSTAT];
 } __attribute__((aligned(HAK_TAG_OWNER_ALIGN)));
 /* a heap's address is a slab's owner tag: the flag bits stay clear */
 HAK_BUILD_BUG_ON(_Alignof(struct hak_heap) % HAK_TAG_OWNER_ALIGN);

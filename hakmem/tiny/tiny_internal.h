@@ -39,9 +39,14 @@ enum { HEAP_EMPTY, HEAP_LIVE, HEAP_POOLED, HEAP_DEAD, HEAP_GLOBAL, HEAP_SHADOW }
 extern struct hak_slab hak_tiny_empty_slab;
 /* a thread's heap after its teardown: it allocates from the global heap */
 extern struct hak_heap hak_tiny_dead_heap;
-/* serves threads after their teardown, under hak_tiny_global_lock() */
-extern struct hak_heap hak_tiny_global_heap;
+/* serves threads after their teardown, under hak_tiny_global_lock();
+ * its lists and slabs only through hak_tiny_global_heap_get() (its
+ * counters directly) */
+extern struct hak_heap hak_tiny_global_heap HAK_HIDDEN;	/* HAK_LBSS */
 void hak_tiny_global_lock(void);
+/* hak_tiny_global_heap_get - the global heap, set up on first use; under
+ * hak_tiny_global_lock() */
+struct hak_heap *hak_tiny_global_heap_get(void);
 void hak_tiny_global_unlock(void);
 extern bool hak_tiny_counting;		/* HAKMEM_STATS: set once at init */
 extern bool hak_tiny_slow_mode;		/* counting or tracing: shadow heaps */

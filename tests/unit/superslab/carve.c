@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 
 	for (unsigned shift = SS_MIN_SLAB_SHIFT; shift <= SS_MAX_SLAB_SHIFT;
 	     shift++) {
-		unsigned n = (unsigned)(SS_SIZE >> shift);
+		unsigned n = SS_NSLABS(shift);
 		struct hak_slab *slabs[SS_MAX_SLABS * 2] = { 0 };
 		uint32_t stride = shift == 16 ? 48 : 16u << (shift - 12);
 
