@@ -89,17 +89,25 @@ static void cap(size_t c0)
 	      hak_ss_chunks() - c0, FLOOR + BURST);
 }
 
-/* before_purger - the purger not running: N emptied at once go back to the floor
- * and mark it wanted; the poll starts it */
-static void before_purger(size_t c0, const char *who)
+/* empty_at_once - take N whole chunks, then empty them all at once */
+static bool empty_at_once(void)
 {
 	struct hak_slab *s[N];
 
 	for (int i = 0; i < N; i++)
 		if (!CHECK((s[i] = hak_ss_acquire(BIG)), "acquire %d", i))
-			return;
+			return false;
 	for (int i = 0; i < N; i++)
 		hak_ss_release(s[i]);
+	return true;
+}
+
+/* before_purger - the purger not running: N emptied at once go back to
+ * the floor and mark it wanted; the poll starts it */
+static void before_purger(size_t c0, const char *who)
+{
+	if (!empty_at_once())
+		return;
 	CHECK(hak_ss_chunks() == c0 + FLOOR && purger_threads() == 0 &&
 	      hak_load_relaxed(&hak_ss_purger_pending),
 	      "%s, no purger yet: %zu chunks kept (want the floor, %d), %d "
@@ -116,13 +124,8 @@ static void before_purger(size_t c0, const char *who)
 /* single - a single-threaded process keeps no burst and gets no thread */
 static void single(size_t c0)
 {
-	struct hak_slab *s[N];
-
-	for (int i = 0; i < N; i++)
-		if (!CHECK((s[i] = hak_ss_acquire(BIG)), "acquire %d", i))
-			return;
-	for (int i = 0; i < N; i++)
-		hak_ss_release(s[i]);
+	if (!empty_at_once())
+		return;
 	hak_ss_purger_poll();
 	CHECK(hak_ss_chunks() == c0 + FLOOR && purger_threads() == 0,
 	      "single-threaded: %zu chunks kept (want the floor, %d), %d purger threads",
